@@ -1,0 +1,236 @@
+package natsstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/reboundhq/rebound/events"
+	"github.com/reboundhq/rebound/events/wire"
+)
+
+// Store is the JetStream event store. It is safe for concurrent use.
+type Store struct {
+	js        jetstream.JetStream
+	stream    jetstream.Stream
+	name      string
+	reg       *events.Registry
+	loadBatch int
+}
+
+var _ events.Store = (*Store)(nil)
+
+// Config configures a Store.
+type Config struct {
+	// Stream configures the EVENTS stream, which New creates or updates.
+	Stream StreamConfig
+	// LoadBatch is how many events one direct get returns when loading; default 256.
+	LoadBatch int
+}
+
+// New returns a store on js, creating or updating its stream.
+func New(ctx context.Context, js jetstream.JetStream, reg *events.Registry, cfg Config) (*Store, error) {
+	if js == nil || reg == nil {
+		return nil, errors.New("natsstore: New needs a JetStream context and a registry")
+	}
+	if cfg.LoadBatch <= 0 {
+		cfg.LoadBatch = 256
+	}
+	st, err := EnsureStream(ctx, js, cfg.Stream)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{js: js, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch}, nil
+}
+
+// StreamName is the name of the stream the store writes to.
+func (s *Store) StreamName() string { return s.name }
+
+const (
+	hdrExpectedSubjectSeq = "Nats-Expected-Last-Subject-Sequence"
+	hdrExpectedSubject    = "Nats-Expected-Last-Subject-Sequence-Subject"
+	anyRetries            = 20
+)
+
+// Append implements events.Store.
+func (s *Store) Append(ctx context.Context, stream events.StreamID, expect events.Expectation, evs ...events.Event) (events.State, error) {
+	p, err := events.Prepare(s.reg, stream, expect, evs)
+	if err != nil {
+		return events.State{}, err
+	}
+	states, err := s.write(ctx, []events.Prepared{p})
+	if err != nil {
+		return events.State{}, err
+	}
+	return states[0], nil
+}
+
+// AppendMulti implements events.Store.
+func (s *Store) AppendMulti(ctx context.Context, appends ...events.StreamAppend) ([]events.State, error) {
+	ps, err := events.PrepareMulti(s.reg, appends)
+	if err != nil {
+		return nil, err
+	}
+	return s.write(ctx, ps)
+}
+
+// write resolves each stream's expectation to a state, publishes, and on a conflict either
+// recognises an idempotent repeat or, for ExpectAny appends, tries again.
+func (s *Store) write(ctx context.Context, ps []events.Prepared) ([]events.State, error) {
+	for attempt := 0; ; attempt++ {
+		bases := make([]events.State, len(ps))
+		for i := range ps {
+			st, err := s.resolve(ctx, &ps[i])
+			if err != nil {
+				return nil, err
+			}
+			bases[i] = st
+			ps[i].Number(st.Version)
+		}
+		states, err := s.publish(ctx, ps, bases)
+		if err == nil {
+			return states, nil
+		}
+		var conflict *events.ConflictError
+		if !errors.As(err, &conflict) {
+			return nil, err
+		}
+		if states, ok := s.alreadyStored(ctx, ps); ok {
+			return states, nil
+		}
+		if !allAny(ps) || attempt >= anyRetries {
+			return nil, err
+		}
+	}
+}
+
+func allAny(ps []events.Prepared) bool {
+	for _, p := range ps {
+		if !p.Expect.IsAny() {
+			return false
+		}
+	}
+	return true
+}
+
+// resolve turns the expectation into the stream state the append must find, looking the stream
+// up only when the caller did not pass its state.
+func (s *Store) resolve(ctx context.Context, p *events.Prepared) (events.State, error) {
+	if st, ok := p.Expect.State(); ok {
+		return st, nil
+	}
+	st, err := s.head(ctx, p.Stream)
+	if err != nil {
+		return events.State{}, err
+	}
+	if v, ok := p.Expect.Version(); ok && v != st.Version {
+		return events.State{}, &events.ConflictError{Stream: p.Stream, Expected: p.Expect,
+			Reason: fmt.Sprintf("stream is at version %d", st.Version)}
+	}
+	return st, nil
+}
+
+// head returns the state of a stream from its last event (zero when it has none).
+func (s *Store) head(ctx context.Context, stream events.StreamID) (events.State, error) {
+	msg, err := s.stream.GetLastMsgForSubject(ctx, events.StreamSubject(stream))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return events.State{}, nil
+	}
+	if err != nil {
+		return events.State{}, fmt.Errorf("natsstore: reading the head of %s: %w", stream, err)
+	}
+	v, err := strconv.ParseUint(msg.Header.Get(wire.HeaderVersion), 10, 64)
+	if err != nil {
+		return events.State{}, fmt.Errorf("natsstore: the last event of %s (sequence %d) has no valid version header", stream, msg.Sequence)
+	}
+	return events.State{Version: v, Token: msg.Sequence}, nil
+}
+
+// publish writes the prepared events: one event as a plain conditional publish, more as one
+// atomic batch whose first message per stream carries that stream's expectation.
+func (s *Store) publish(ctx context.Context, ps []events.Prepared, bases []events.State) ([]events.State, error) {
+	var msgs []*nats.Msg
+	for i, p := range ps {
+		for j, ev := range p.Events {
+			m := wire.Message(ev, p.Data[j])
+			if j == 0 {
+				m.Header[hdrExpectedSubjectSeq] = []string{strconv.FormatUint(bases[i].Token, 10)}
+				m.Header[hdrExpectedSubject] = []string{events.StreamSubject(p.Stream)}
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	var last uint64
+	if len(msgs) == 1 {
+		ack, err := s.js.PublishMsg(ctx, msgs[0])
+		if err != nil {
+			return nil, s.publishError(ctx, ps, err)
+		}
+		if ack.Duplicate {
+			if states, ok := s.alreadyStored(ctx, ps); ok {
+				return states, nil
+			}
+			return nil, &events.ConflictError{Stream: ps[0].Stream, Expected: ps[0].Expect,
+				Reason: "event id " + ps[0].Events[0].EventID + " is already stored elsewhere"}
+		}
+		last = ack.Sequence
+	} else {
+		ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs, jetstreamext.BatchFlowControl{AckFirst: false})
+		if err != nil {
+			return nil, s.publishError(ctx, ps, err)
+		}
+		last = ack.Sequence
+	}
+	// An atomic batch is stored contiguously, so the sequence of every message follows from the
+	// last one's.
+	states := make([]events.State, len(ps))
+	seq := last - uint64(len(msgs)) + 1
+	for i, p := range ps {
+		seq += uint64(len(p.Events))
+		states[i] = events.State{Version: bases[i].Version + uint64(len(p.Events)), Token: seq - 1}
+	}
+	return states, nil
+}
+
+// publishError classifies a failed publish.
+func (s *Store) publishError(ctx context.Context, ps []events.Prepared, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("natsstore: append to %s: %w", ps[0].Stream, ctxErr)
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant,
+			jetstreamext.JSErrCodeBatchPublishDuplicateMsgID:
+			return &events.ConflictError{Stream: ps[0].Stream, Expected: ps[0].Expect, Reason: apiErr.Description}
+		}
+	}
+	streams := ps[0].Stream.String()
+	if len(ps) > 1 {
+		streams = fmt.Sprintf("%s and %d more streams", streams, len(ps)-1)
+	}
+	return fmt.Errorf("natsstore: append to %s: %w", streams, err)
+}
+
+// alreadyStored reports whether every prepared append is already stored (an idempotent repeat)
+// and returns the streams' states after those events.
+func (s *Store) alreadyStored(ctx context.Context, ps []events.Prepared) ([]events.State, bool) {
+	states := make([]events.State, len(ps))
+	for i := range ps {
+		loaded, err := s.loadRecords(ctx, ps[i].Stream, 1)
+		if err != nil {
+			return nil, false
+		}
+		st, ok := ps[i].AlreadyStored(loaded)
+		if !ok {
+			return nil, false
+		}
+		states[i] = st
+	}
+	return states, true
+}

@@ -1,0 +1,144 @@
+// Package wire is how an event travels on NATS: its subject and the headers that carry its
+// envelope, next to the protobuf payload in the message body. Subscribers in other services can
+// read these headers without Rebound's Go code; the README lists them.
+package wire
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/reboundhq/rebound/events"
+)
+
+// Header names. They are public: subscribers and ops tools rely on them.
+const (
+	HeaderEventID       = "Nats-Msg-Id"
+	HeaderEventType     = "Rebound-Event-Type"
+	HeaderAggregateType = "Rebound-Aggregate-Type"
+	HeaderAccount       = "Rebound-Account"
+	HeaderAggregateID   = "Rebound-Aggregate-Id"
+	HeaderVersion       = "Rebound-Version"
+	HeaderOccurredAt    = "Rebound-Occurred-At"
+	HeaderCorrelationID = "Rebound-Correlation-Id"
+	HeaderCausationID   = "Rebound-Causation-Id"
+	HeaderSchemaVersion = "Rebound-Schema-Version"
+	HeaderTraceParent   = "traceparent"
+	HeaderTraceState    = "tracestate"
+	HeaderContentType   = "Content-Type"
+
+	// ContentType is the media type of every event payload.
+	ContentType = "application/protobuf"
+)
+
+// Message returns the NATS message that stores ev with the encoded payload data.
+func Message(ev events.Event, data []byte) *nats.Msg {
+	h := make(nats.Header, 12)
+	set := func(k, v string) {
+		if v != "" {
+			h[k] = []string{v}
+		}
+	}
+	set(HeaderEventID, ev.EventID)
+	set(HeaderEventType, ev.EventType)
+	set(HeaderAggregateType, ev.AggregateType)
+	set(HeaderAccount, ev.Account)
+	set(HeaderAggregateID, ev.AggregateID)
+	set(HeaderVersion, strconv.FormatUint(ev.Version, 10))
+	set(HeaderOccurredAt, ev.OccurredAt.UTC().Format(time.RFC3339Nano))
+	set(HeaderCorrelationID, ev.CorrelationID)
+	set(HeaderCausationID, ev.CausationID)
+	set(HeaderSchemaVersion, strconv.FormatUint(uint64(ev.SchemaVersion), 10))
+	set(HeaderTraceParent, ev.TraceParent)
+	set(HeaderTraceState, ev.TraceState)
+	set(HeaderContentType, ContentType)
+	return &nats.Msg{
+		Subject: events.Subject(ev.Stream(), ev.EventType),
+		Header:  h,
+		Data:    data,
+	}
+}
+
+// Envelope reads an event's envelope from its subject and headers. recordedAt is the store's
+// timestamp of the message. A message that is not a well-formed Rebound event is an error
+// wrapping events.ErrInvalidArgument that says what is wrong.
+func Envelope(subject string, h nats.Header, recordedAt time.Time) (events.Envelope, error) {
+	get := func(k string) string {
+		if v := h[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	env := events.Envelope{
+		EventID:       get(HeaderEventID),
+		EventType:     get(HeaderEventType),
+		AggregateType: get(HeaderAggregateType),
+		Account:       get(HeaderAccount),
+		AggregateID:   get(HeaderAggregateID),
+		CorrelationID: get(HeaderCorrelationID),
+		CausationID:   get(HeaderCausationID),
+		TraceParent:   get(HeaderTraceParent),
+		TraceState:    get(HeaderTraceState),
+		RecordedAt:    recordedAt,
+	}
+	if env.EventID == "" {
+		return env, malformed(subject, "no %s header", HeaderEventID)
+	}
+	if env.EventType == "" {
+		return env, malformed(subject, "no %s header", HeaderEventType)
+	}
+	if env.AggregateType == "" || env.Account == "" || env.AggregateID == "" {
+		stream, _, err := events.ParseSubject(subject)
+		if err != nil {
+			return env, malformed(subject, "no aggregate headers and the subject is not an event subject")
+		}
+		env.AggregateType, env.Account, env.AggregateID = stream.AggregateType, stream.Account, stream.ID
+	}
+	v, err := strconv.ParseUint(get(HeaderVersion), 10, 64)
+	if err != nil || v == 0 {
+		return env, malformed(subject, "%s header %q is not a version (1, 2, ...)", HeaderVersion, get(HeaderVersion))
+	}
+	env.Version = v
+	if s := get(HeaderOccurredAt); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return env, malformed(subject, "%s header %q is not an RFC 3339 time", HeaderOccurredAt, s)
+		}
+		env.OccurredAt = t
+	}
+	env.SchemaVersion = events.CurrentSchemaVersion
+	if s := get(HeaderSchemaVersion); s != "" {
+		sv, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return env, malformed(subject, "%s header %q is not a number", HeaderSchemaVersion, s)
+		}
+		env.SchemaVersion = uint32(sv)
+	}
+	return env, nil
+}
+
+// Decode reads a whole event: its envelope and, when reg knows the type, its payload. An
+// unregistered type yields a record with a nil Message and no error; a registered type whose
+// payload does not decode is an error.
+func Decode(reg *events.Registry, subject string, h nats.Header, data []byte, recordedAt time.Time, position uint64) (events.Record, error) {
+	env, err := Envelope(subject, h, recordedAt)
+	if err != nil {
+		return events.Record{}, err
+	}
+	rec := events.Record{Event: events.Event{Envelope: env}, Position: position, Data: data}
+	if !reg.Known(env.EventType) {
+		return rec, nil
+	}
+	msg, err := reg.Decode(env.EventType, data)
+	if err != nil {
+		return rec, fmt.Errorf("%w: %s at position %d: %w", events.ErrInvalidArgument, subject, position, err)
+	}
+	rec.Message = msg
+	return rec, nil
+}
+
+func malformed(subject, format string, args ...any) error {
+	return fmt.Errorf("%w: malformed event on %s: %s", events.ErrInvalidArgument, subject, fmt.Sprintf(format, args...))
+}
