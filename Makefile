@@ -1,0 +1,45 @@
+# Rebound's make targets. `make run` and `make test` are the two a new machine needs.
+GO        ?= go
+BIN       := $(CURDIR)/.bin
+PKGS      := github.com/reboundhq/rebound/...
+TOOLS     := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
+TESTFLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: run test proto proto-check lint bench build tools
+
+## run: start Rebound with everything embedded (NATS, services, sandbox) in ./data
+run:
+	$(GO) run ./cmd/rebound dev
+
+## build: build the rebound binary into .bin/
+build:
+	$(GO) build -o $(BIN)/rebound ./cmd/rebound
+
+## test: every test of every module, with the race detector, against real embedded servers
+test:
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+## bench: raw JetStream baselines and Rebound's figures from one run; writes bench-results.json
+bench:
+	$(GO) run ./cmd/rebound bench --out bench-results.json
+
+## tools: build buf and the protoc plugins from the tools module (pinned in tools/go.mod)
+tools: $(TOOLS)
+$(TOOLS) &: tools/go.mod tools/go.sum
+	cd tools && GOWORK=off GOBIN=$(BIN) $(GO) install tool
+
+## proto: regenerate proto/gen from proto/rebound
+proto: $(TOOLS)
+	rm -rf proto/gen
+	cd proto && PATH="$(BIN):$$PATH" buf generate
+
+## proto-check: fail when proto/gen is not what `make proto` produces
+proto-check: proto
+	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen is stale: run make proto and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- proto/gen)" || { git status --porcelain -- proto/gen; echo "proto/gen has files make proto did not commit"; exit 1; }
+
+## lint: buf lint, gofmt and go vet
+lint: $(TOOLS)
+	cd proto && PATH="$(BIN):$$PATH" buf lint
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^proto/gen/')); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet $(PKGS)
