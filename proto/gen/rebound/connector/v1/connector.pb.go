@@ -252,6 +252,73 @@ func (RecordChange) EnumDescriptor() ([]byte, []int) {
 	return file_rebound_connector_v1_connector_proto_rawDescGZIP(), []int{3}
 }
 
+// ErrorClass is how Rebound classifies a failure; it decides whether and how the record is
+// retried and when people are told (DESIGN.md, "Failures and their classification").
+type ErrorClass int32
+
+const (
+	// ERROR_CLASS_UNSPECIFIED means not classified.
+	ErrorClass_ERROR_CLASS_UNSPECIFIED ErrorClass = 0
+	// ERROR_CLASS_TRANSIENT is a timeout, a refused connection or an HTTP 5xx: retried per policy.
+	ErrorClass_ERROR_CLASS_TRANSIENT ErrorClass = 1
+	// ERROR_CLASS_RATE_LIMITED is an HTTP 429: retried, never before Retry-After.
+	ErrorClass_ERROR_CLASS_RATE_LIMITED ErrorClass = 2
+	// ERROR_CLASS_AUTH is an HTTP 401/403 or expired credentials: retried slowly, told at once.
+	ErrorClass_ERROR_CLASS_AUTH ErrorClass = 3
+	// ERROR_CLASS_MANUAL_ACTION needs a person (bad address, unmapped ship method or SKU): the
+	// record is held until it is edited or resent.
+	ErrorClass_ERROR_CLASS_MANUAL_ACTION ErrorClass = 4
+	// ERROR_CLASS_REJECTED is any other validation error: not retried.
+	ErrorClass_ERROR_CLASS_REJECTED ErrorClass = 5
+)
+
+// Enum value maps for ErrorClass.
+var (
+	ErrorClass_name = map[int32]string{
+		0: "ERROR_CLASS_UNSPECIFIED",
+		1: "ERROR_CLASS_TRANSIENT",
+		2: "ERROR_CLASS_RATE_LIMITED",
+		3: "ERROR_CLASS_AUTH",
+		4: "ERROR_CLASS_MANUAL_ACTION",
+		5: "ERROR_CLASS_REJECTED",
+	}
+	ErrorClass_value = map[string]int32{
+		"ERROR_CLASS_UNSPECIFIED":   0,
+		"ERROR_CLASS_TRANSIENT":     1,
+		"ERROR_CLASS_RATE_LIMITED":  2,
+		"ERROR_CLASS_AUTH":          3,
+		"ERROR_CLASS_MANUAL_ACTION": 4,
+		"ERROR_CLASS_REJECTED":      5,
+	}
+)
+
+func (x ErrorClass) Enum() *ErrorClass {
+	p := new(ErrorClass)
+	*p = x
+	return p
+}
+
+func (x ErrorClass) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorClass) Descriptor() protoreflect.EnumDescriptor {
+	return file_rebound_connector_v1_connector_proto_enumTypes[4].Descriptor()
+}
+
+func (ErrorClass) Type() protoreflect.EnumType {
+	return &file_rebound_connector_v1_connector_proto_enumTypes[4]
+}
+
+func (x ErrorClass) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorClass.Descriptor instead.
+func (ErrorClass) EnumDescriptor() ([]byte, []int) {
+	return file_rebound_connector_v1_connector_proto_rawDescGZIP(), []int{4}
+}
+
 // RecordRef identifies one record on one connection and carries the human references an alert
 // shows. A record is identified by (account_id, connection_id, record_kind, record_id).
 type RecordRef struct {
@@ -867,7 +934,15 @@ const file_rebound_connector_v1_connector_proto_rawDesc = "" +
 	"\x19RECORD_CHANGE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14RECORD_CHANGE_EDITED\x10\x01\x12\"\n" +
 	"\x1eRECORD_CHANGE_RESEND_REQUESTED\x10\x02\x12\x1a\n" +
-	"\x16RECORD_CHANGE_CANCELED\x10\x03B\xe5\x01\n" +
+	"\x16RECORD_CHANGE_CANCELED\x10\x03*\xb1\x01\n" +
+	"\n" +
+	"ErrorClass\x12\x1b\n" +
+	"\x17ERROR_CLASS_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15ERROR_CLASS_TRANSIENT\x10\x01\x12\x1c\n" +
+	"\x18ERROR_CLASS_RATE_LIMITED\x10\x02\x12\x14\n" +
+	"\x10ERROR_CLASS_AUTH\x10\x03\x12\x1d\n" +
+	"\x19ERROR_CLASS_MANUAL_ACTION\x10\x04\x12\x18\n" +
+	"\x14ERROR_CLASS_REJECTED\x10\x05B\xe5\x01\n" +
 	"\x18com.rebound.connector.v1B\x0eConnectorProtoP\x01ZGgithub.com/reboundhq/rebound/proto/gen/rebound/connector/v1;connectorv1\xa2\x02\x03RCX\xaa\x02\x14Rebound.Connector.V1\xca\x02\x14Rebound\\Connector\\V1\xe2\x02 Rebound\\Connector\\V1\\GPBMetadata\xea\x02\x16Rebound::Connector::V1b\x06proto3"
 
 var (
@@ -882,40 +957,41 @@ func file_rebound_connector_v1_connector_proto_rawDescGZIP() []byte {
 	return file_rebound_connector_v1_connector_proto_rawDescData
 }
 
-var file_rebound_connector_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_rebound_connector_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_rebound_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_rebound_connector_v1_connector_proto_goTypes = []any{
 	(AccountKind)(0),              // 0: rebound.connector.v1.AccountKind
 	(SystemKind)(0),               // 1: rebound.connector.v1.SystemKind
 	(RecordKind)(0),               // 2: rebound.connector.v1.RecordKind
 	(RecordChange)(0),             // 3: rebound.connector.v1.RecordChange
-	(*RecordRef)(nil),             // 4: rebound.connector.v1.RecordRef
-	(*RecordFailed)(nil),          // 5: rebound.connector.v1.RecordFailed
-	(*RecordSucceeded)(nil),       // 6: rebound.connector.v1.RecordSucceeded
-	(*RecordUpdated)(nil),         // 7: rebound.connector.v1.RecordUpdated
-	(*SyncCycleStarted)(nil),      // 8: rebound.connector.v1.SyncCycleStarted
-	(*durationpb.Duration)(nil),   // 9: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(ErrorClass)(0),               // 4: rebound.connector.v1.ErrorClass
+	(*RecordRef)(nil),             // 5: rebound.connector.v1.RecordRef
+	(*RecordFailed)(nil),          // 6: rebound.connector.v1.RecordFailed
+	(*RecordSucceeded)(nil),       // 7: rebound.connector.v1.RecordSucceeded
+	(*RecordUpdated)(nil),         // 8: rebound.connector.v1.RecordUpdated
+	(*SyncCycleStarted)(nil),      // 9: rebound.connector.v1.SyncCycleStarted
+	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_rebound_connector_v1_connector_proto_depIdxs = []int32{
 	0,  // 0: rebound.connector.v1.RecordRef.account_kind:type_name -> rebound.connector.v1.AccountKind
 	1,  // 1: rebound.connector.v1.RecordRef.system_kind:type_name -> rebound.connector.v1.SystemKind
 	2,  // 2: rebound.connector.v1.RecordRef.record_kind:type_name -> rebound.connector.v1.RecordKind
-	4,  // 3: rebound.connector.v1.RecordFailed.record:type_name -> rebound.connector.v1.RecordRef
-	9,  // 4: rebound.connector.v1.RecordFailed.retry_after:type_name -> google.protobuf.Duration
-	10, // 5: rebound.connector.v1.RecordFailed.attempted_at:type_name -> google.protobuf.Timestamp
-	10, // 6: rebound.connector.v1.RecordFailed.failed_at:type_name -> google.protobuf.Timestamp
-	4,  // 7: rebound.connector.v1.RecordSucceeded.record:type_name -> rebound.connector.v1.RecordRef
-	10, // 8: rebound.connector.v1.RecordSucceeded.attempted_at:type_name -> google.protobuf.Timestamp
-	10, // 9: rebound.connector.v1.RecordSucceeded.succeeded_at:type_name -> google.protobuf.Timestamp
-	4,  // 10: rebound.connector.v1.RecordUpdated.record:type_name -> rebound.connector.v1.RecordRef
+	5,  // 3: rebound.connector.v1.RecordFailed.record:type_name -> rebound.connector.v1.RecordRef
+	10, // 4: rebound.connector.v1.RecordFailed.retry_after:type_name -> google.protobuf.Duration
+	11, // 5: rebound.connector.v1.RecordFailed.attempted_at:type_name -> google.protobuf.Timestamp
+	11, // 6: rebound.connector.v1.RecordFailed.failed_at:type_name -> google.protobuf.Timestamp
+	5,  // 7: rebound.connector.v1.RecordSucceeded.record:type_name -> rebound.connector.v1.RecordRef
+	11, // 8: rebound.connector.v1.RecordSucceeded.attempted_at:type_name -> google.protobuf.Timestamp
+	11, // 9: rebound.connector.v1.RecordSucceeded.succeeded_at:type_name -> google.protobuf.Timestamp
+	5,  // 10: rebound.connector.v1.RecordUpdated.record:type_name -> rebound.connector.v1.RecordRef
 	3,  // 11: rebound.connector.v1.RecordUpdated.change:type_name -> rebound.connector.v1.RecordChange
-	10, // 12: rebound.connector.v1.RecordUpdated.updated_at:type_name -> google.protobuf.Timestamp
+	11, // 12: rebound.connector.v1.RecordUpdated.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 13: rebound.connector.v1.SyncCycleStarted.account_kind:type_name -> rebound.connector.v1.AccountKind
 	1,  // 14: rebound.connector.v1.SyncCycleStarted.system_kind:type_name -> rebound.connector.v1.SystemKind
 	2,  // 15: rebound.connector.v1.SyncCycleStarted.record_kinds:type_name -> rebound.connector.v1.RecordKind
-	9,  // 16: rebound.connector.v1.SyncCycleStarted.sync_interval:type_name -> google.protobuf.Duration
-	10, // 17: rebound.connector.v1.SyncCycleStarted.started_at:type_name -> google.protobuf.Timestamp
+	10, // 16: rebound.connector.v1.SyncCycleStarted.sync_interval:type_name -> google.protobuf.Duration
+	11, // 17: rebound.connector.v1.SyncCycleStarted.started_at:type_name -> google.protobuf.Timestamp
 	18, // [18:18] is the sub-list for method output_type
 	18, // [18:18] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
@@ -933,7 +1009,7 @@ func file_rebound_connector_v1_connector_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rebound_connector_v1_connector_proto_rawDesc), len(file_rebound_connector_v1_connector_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
