@@ -17,7 +17,7 @@ import (
 
 // Config configures an embedded server.
 type Config struct {
-	// DataDir is where JetStream keeps its files (a "jetstream" folder is made inside). Required.
+	// DataDir is where the server keeps its files (in DataDir/nats/jetstream). Required.
 	DataDir string
 	// Host is the client listen address; default 127.0.0.1.
 	Host string
@@ -85,7 +85,7 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	storeDir := filepath.Join(cfg.DataDir, "jetstream")
+	storeDir := filepath.Join(cfg.DataDir, "nats")
 	opts := &server.Options{
 		ServerName:         cfg.ServerName,
 		Host:               cfg.Host,
@@ -115,7 +115,7 @@ func Start(cfg Config) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("natsserver: JetStream did not start (data in %s)", storeDir)
 	}
-	return &Server{ns: ns, dataDir: storeDir}, nil
+	return &Server{ns: ns, dataDir: filepath.Join(storeDir, "jetstream")}, nil
 }
 
 func checkPortFree(host string, port int, variable string) error {
@@ -145,7 +145,8 @@ func (s *Server) Shutdown() {
 
 type logger struct{ l *slog.Logger }
 
-func (g *logger) Noticef(format string, v ...any) { g.l.Info(fmt.Sprintf(format, v...)) }
+// Noticef lines are the server's start-up banner and routine notices: debug for Rebound.
+func (g *logger) Noticef(format string, v ...any) { g.l.Debug(fmt.Sprintf(format, v...)) }
 func (g *logger) Warnf(format string, v ...any)   { g.l.Warn(fmt.Sprintf(format, v...)) }
 func (g *logger) Fatalf(format string, v ...any)  { g.l.Error(fmt.Sprintf(format, v...)) }
 func (g *logger) Errorf(format string, v ...any)  { g.l.Error(fmt.Sprintf(format, v...)) }

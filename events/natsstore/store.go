@@ -38,14 +38,37 @@ func New(ctx context.Context, js jetstream.JetStream, reg *events.Registry, cfg 
 	if js == nil || reg == nil {
 		return nil, errors.New("natsstore: New needs a JetStream context and a registry")
 	}
-	if cfg.LoadBatch <= 0 {
-		cfg.LoadBatch = 256
-	}
 	st, err := EnsureStream(ctx, js, cfg.Stream)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{js: js, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch}, nil
+	return newStore(js, st, reg, cfg), nil
+}
+
+// ErrNoStream means Open found no events stream: nothing has set Rebound up on that server.
+var ErrNoStream = errors.New("natsstore: the events stream does not exist")
+
+// Open returns a store on an existing stream without changing its configuration, for ops tools.
+func Open(ctx context.Context, js jetstream.JetStream, reg *events.Registry, cfg Config) (*Store, error) {
+	if js == nil || reg == nil {
+		return nil, errors.New("natsstore: Open needs a JetStream context and a registry")
+	}
+	cfg.Stream.setDefaults()
+	st, err := js.Stream(ctx, cfg.Stream.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("%w: no stream %s on this server (has Rebound run against it?)", ErrNoStream, cfg.Stream.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: opening stream %s: %w", cfg.Stream.Name, err)
+	}
+	return newStore(js, st, reg, cfg), nil
+}
+
+func newStore(js jetstream.JetStream, st jetstream.Stream, reg *events.Registry, cfg Config) *Store {
+	if cfg.LoadBatch <= 0 {
+		cfg.LoadBatch = 256
+	}
+	return &Store{js: js, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch}
 }
 
 // StreamName is the name of the stream the store writes to.
