@@ -90,7 +90,7 @@ func (r *Registry) Encode(ev Event) ([]byte, error) {
 	if !r.Known(name) {
 		return nil, &UnknownTypeError{Type: name}
 	}
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(ev.Message)
+	data, err := proto.Marshal(ev.Message)
 	if err != nil {
 		return nil, fmt.Errorf("events: encoding %s: %w", name, err)
 	}

@@ -2,7 +2,6 @@ package events
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -20,27 +19,47 @@ func (s StreamID) String() string {
 	return s.AggregateType + "/" + s.Account + "/" + s.ID
 }
 
-var (
-	aggregateTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
-	tokenRE         = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-)
-
 // Validate reports whether every part of the id can be used as a subject token.
 func (s StreamID) Validate() error {
-	if !aggregateTypeRE.MatchString(s.AggregateType) {
-		return invalid("aggregate_type", "%q must match %s", s.AggregateType, aggregateTypeRE)
+	if !validAggregateType(s.AggregateType) {
+		return invalid("aggregate_type", "%q must be 1-32 characters of a-z 0-9 _, starting with a letter", s.AggregateType)
 	}
-	if !tokenRE.MatchString(s.Account) {
-		return invalid("account", "%q must match %s", s.Account, tokenRE)
+	if !ValidToken(s.Account) {
+		return invalid("account", "%q must be 1-128 characters of A-Z a-z 0-9 _ -", s.Account)
 	}
-	if !tokenRE.MatchString(s.ID) {
-		return invalid("aggregate_id", "%q must match %s", s.ID, tokenRE)
+	if !ValidToken(s.ID) {
+		return invalid("aggregate_id", "%q must be 1-128 characters of A-Z a-z 0-9 _ -", s.ID)
 	}
 	return nil
 }
 
-// ValidToken reports whether s can be an account or aggregate id.
-func ValidToken(s string) bool { return tokenRE.MatchString(s) }
+// ValidToken reports whether s can be an account or aggregate id: 1-128 characters of
+// A-Z a-z 0-9 _ -.
+func ValidToken(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validAggregateType(s string) bool {
+	if len(s) == 0 || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // SubjectPrefix is the first token of every event subject.
 const SubjectPrefix = "evt"

@@ -21,7 +21,7 @@ func TestStore(t *testing.T) {
 	})
 }
 
-func newStore(t *testing.T, url string, reg *events.Registry) *natsstore.Store {
+func newStore(t testing.TB, url string, reg *events.Registry) *natsstore.Store {
 	t.Helper()
 	nc := natstest.Connect(t, url)
 	js, err := jetstream.New(nc)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,8 +20,9 @@ type Store struct {
 	js        jetstream.JetStream
 	stream    jetstream.Stream
 	name      string
-	reg       *events.Registry
-	loadBatch int
+	reg        *events.Registry
+	loadBatch  int
+	ackTimeout time.Duration
 }
 
 var _ events.Store = (*Store)(nil)
@@ -31,6 +33,9 @@ type Config struct {
 	Stream StreamConfig
 	// LoadBatch is how many events one direct get returns when loading; default 256.
 	LoadBatch int
+	// AckTimeout bounds the wait for the server's acknowledgement of an append when the
+	// caller's context has no earlier deadline; default 10s.
+	AckTimeout time.Duration
 }
 
 // New returns a store on js, creating or updating its stream.
@@ -68,7 +73,10 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, reg *events.Registry,
 	if cfg.LoadBatch <= 0 {
 		cfg.LoadBatch = 256
 	}
-	return &Store{js: js, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 10 * time.Second
+	}
+	return &Store{js: js, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch, ackTimeout: cfg.AckTimeout}
 }
 
 // StreamName is the name of the stream the store writes to.
@@ -190,7 +198,7 @@ func (s *Store) publish(ctx context.Context, ps []events.Prepared, bases []event
 	}
 	var last uint64
 	if len(msgs) == 1 {
-		ack, err := s.js.PublishMsg(ctx, msgs[0])
+		ack, err := s.publishOne(ctx, msgs[0])
 		if err != nil {
 			return nil, s.publishError(ctx, ps, err)
 		}
@@ -218,6 +226,28 @@ func (s *Store) publish(ctx context.Context, ps []events.Prepared, bases []event
 		states[i] = events.State{Version: bases[i].Version + uint64(len(p.Events)), Token: seq - 1}
 	}
 	return states, nil
+}
+
+// publishOne publishes one message and waits for its ack. It goes through the asynchronous
+// publisher, which shares one reply subscription among all appends and costs less per message
+// than a request with a reply inbox each.
+func (s *Store) publishOne(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	f, err := s.js.PublishMsgAsync(msg)
+	if err != nil {
+		return nil, err
+	}
+	timeout := time.NewTimer(s.ackTimeout)
+	defer timeout.Stop()
+	select {
+	case ack := <-f.Ok():
+		return ack, nil
+	case err := <-f.Err():
+		return nil, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timeout.C:
+		return nil, fmt.Errorf("no acknowledgement within %s: %w", s.ackTimeout, context.DeadlineExceeded)
+	}
 }
 
 // publishError classifies a failed publish.

@@ -1,6 +1,7 @@
-// Package wire is how an event travels on NATS: its subject and the headers that carry its
-// envelope, next to the protobuf payload in the message body. Subscribers in other services can
-// read these headers without Rebound's Go code; the README lists them.
+// Package wire is how an event travels on NATS: its subject (which names the aggregate type,
+// account, aggregate id and event type) and the headers that carry the rest of its envelope, next
+// to the protobuf payload in the message body. Subscribers in other services can read these
+// without Rebound's Go code; the README lists them.
 package wire
 
 import (
@@ -17,9 +18,6 @@ import (
 const (
 	HeaderEventID       = "Nats-Msg-Id"
 	HeaderEventType     = "Rebound-Event-Type"
-	HeaderAggregateType = "Rebound-Aggregate-Type"
-	HeaderAccount       = "Rebound-Account"
-	HeaderAggregateID   = "Rebound-Aggregate-Id"
 	HeaderVersion       = "Rebound-Version"
 	HeaderOccurredAt    = "Rebound-Occurred-At"
 	HeaderCorrelationID = "Rebound-Correlation-Id"
@@ -27,15 +25,13 @@ const (
 	HeaderSchemaVersion = "Rebound-Schema-Version"
 	HeaderTraceParent   = "traceparent"
 	HeaderTraceState    = "tracestate"
-	HeaderContentType   = "Content-Type"
-
-	// ContentType is the media type of every event payload.
-	ContentType = "application/protobuf"
 )
 
-// Message returns the NATS message that stores ev with the encoded payload data.
+// Message returns the NATS message that stores ev with the encoded payload data. The aggregate
+// type, account and id travel in the subject only; optional headers are left out when empty, and
+// the schema version when it is the first one: every header costs the server a scan per publish.
 func Message(ev events.Event, data []byte) *nats.Msg {
-	h := make(nats.Header, 12)
+	h := make(nats.Header, 10)
 	set := func(k, v string) {
 		if v != "" {
 			h[k] = []string{v}
@@ -43,17 +39,15 @@ func Message(ev events.Event, data []byte) *nats.Msg {
 	}
 	set(HeaderEventID, ev.EventID)
 	set(HeaderEventType, ev.EventType)
-	set(HeaderAggregateType, ev.AggregateType)
-	set(HeaderAccount, ev.Account)
-	set(HeaderAggregateID, ev.AggregateID)
 	set(HeaderVersion, strconv.FormatUint(ev.Version, 10))
 	set(HeaderOccurredAt, ev.OccurredAt.UTC().Format(time.RFC3339Nano))
 	set(HeaderCorrelationID, ev.CorrelationID)
 	set(HeaderCausationID, ev.CausationID)
-	set(HeaderSchemaVersion, strconv.FormatUint(uint64(ev.SchemaVersion), 10))
+	if ev.SchemaVersion > 1 {
+		set(HeaderSchemaVersion, strconv.FormatUint(uint64(ev.SchemaVersion), 10))
+	}
 	set(HeaderTraceParent, ev.TraceParent)
 	set(HeaderTraceState, ev.TraceState)
-	set(HeaderContentType, ContentType)
 	return &nats.Msg{
 		Subject: events.Subject(ev.Stream(), ev.EventType),
 		Header:  h,
@@ -74,9 +68,6 @@ func Envelope(subject string, h nats.Header, recordedAt time.Time) (events.Envel
 	env := events.Envelope{
 		EventID:       get(HeaderEventID),
 		EventType:     get(HeaderEventType),
-		AggregateType: get(HeaderAggregateType),
-		Account:       get(HeaderAccount),
-		AggregateID:   get(HeaderAggregateID),
 		CorrelationID: get(HeaderCorrelationID),
 		CausationID:   get(HeaderCausationID),
 		TraceParent:   get(HeaderTraceParent),
@@ -89,13 +80,14 @@ func Envelope(subject string, h nats.Header, recordedAt time.Time) (events.Envel
 	if env.EventType == "" {
 		return env, malformed(subject, "no %s header", HeaderEventType)
 	}
-	if env.AggregateType == "" || env.Account == "" || env.AggregateID == "" {
-		stream, _, err := events.ParseSubject(subject)
-		if err != nil {
-			return env, malformed(subject, "no aggregate headers and the subject is not an event subject")
-		}
-		env.AggregateType, env.Account, env.AggregateID = stream.AggregateType, stream.Account, stream.ID
+	stream, short, err := events.ParseSubject(subject)
+	if err != nil {
+		return env, malformed(subject, "the subject is not evt.<aggregate>.<account>.<id>.<EventType>")
 	}
+	if short != events.ShortType(env.EventType) {
+		return env, malformed(subject, "the subject names %s but %s says %s", short, HeaderEventType, env.EventType)
+	}
+	env.AggregateType, env.Account, env.AggregateID = stream.AggregateType, stream.Account, stream.ID
 	v, err := strconv.ParseUint(get(HeaderVersion), 10, 64)
 	if err != nil || v == 0 {
 		return env, malformed(subject, "%s header %q is not a version (1, 2, ...)", HeaderVersion, get(HeaderVersion))

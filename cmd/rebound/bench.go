@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/reboundhq/rebound/cmd/rebound/bench"
+)
+
+func init() {
+	register(command{
+		name: "bench", args: "[--out bench-results.json] [--duration 5s] [--json]",
+		summary: "measure Rebound against raw JetStream on one embedded server; print a table, write JSON",
+		run:     runBench,
+	})
+}
+
+func runBench(ctx context.Context, env *environment, args []string) error {
+	fs := newFlagSet(env, "bench", "[--out bench-results.json] [--duration 5s] [--json]")
+	out := fs.String("out", "bench-results.json", "write the results to this file (empty: do not write)")
+	dur := fs.Duration("duration", 5*time.Second, "how long each throughput figure runs")
+	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Progress: env.stderr})
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := bench.WriteJSON(*out, results); err != nil {
+			return fmt.Errorf("writing %s: %w", *out, err)
+		}
+		fmt.Fprintf(env.stderr, "wrote %s\n", *out)
+	}
+	if *asJSON {
+		return bench.WriteJSON("/dev/stdout", results)
+	}
+	fmt.Fprintln(env.stdout)
+	bench.WriteTable(env.stdout, results)
+	return nil
+}

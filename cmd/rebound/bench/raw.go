@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+)
+
+// rawStream is a stream configured like EVENTS, for the raw nats.go baselines.
+func rawStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
+	return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: "BENCH_RAW", Subjects: []string{"raw.>"}, Storage: jetstream.FileStorage,
+		Discard: jetstream.DiscardNew, Duplicates: 2 * time.Minute, DenyDelete: true, DenyPurge: true,
+		AllowDirect: true, AllowAtomicPublish: true,
+	})
+}
+
+// rawSyncPublish publishes synchronously from `publishers` goroutines for d.
+func rawSyncPublish(ctx context.Context, js jetstream.JetStream, publishers int, d time.Duration, payload []byte) (Result, error) {
+	var (
+		n       atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		firstEr error
+	)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for p := range publishers {
+		wg.Go(func() {
+			subject := fmt.Sprintf("raw.sync.%d", p)
+			for time.Now().Before(deadline) {
+				if _, err := js.Publish(ctx, subject, payload); err != nil {
+					errOnce.Do(func() { firstEr = err })
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if firstEr != nil {
+		return Result{}, fmt.Errorf("raw synchronous publish: %w", firstEr)
+	}
+	return Result{Name: fmt.Sprintf("raw JetStream synchronous publish, %d publishers", publishers),
+		Value: float64(n.Load()) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+}
+
+// rawAsyncPublish publishes count messages asynchronously and waits for every ack.
+func rawAsyncPublish(ctx context.Context, js jetstream.JetStream, count int, payload []byte) (Result, error) {
+	start := time.Now()
+	for i := range count {
+		if _, err := js.PublishAsync(fmt.Sprintf("raw.async.%d", i%64), payload); err != nil {
+			return Result{}, fmt.Errorf("raw asynchronous publish: %w", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	case <-time.After(2 * time.Minute):
+		return Result{}, fmt.Errorf("raw asynchronous publish: acks still pending after 2 minutes")
+	}
+	return Result{Name: "raw JetStream asynchronous publish", Value: float64(count) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+}
+
+// rawDirectGet fills one subject with `size` messages and reads them back with batched direct
+// gets of `size` for d.
+func rawDirectGet(ctx context.Context, js jetstream.JetStream, size int, d time.Duration, payload []byte) (Result, error) {
+	subject := "raw.get.one"
+	for range size {
+		if _, err := js.Publish(ctx, subject, payload); err != nil {
+			return Result{}, err
+		}
+	}
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		it, err := jetstreamext.GetBatch(ctx, js, "BENCH_RAW", size, jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(1))
+		if err != nil {
+			return Result{}, fmt.Errorf("raw batched direct get: %w", err)
+		}
+		for _, err := range it {
+			if err != nil {
+				return Result{}, fmt.Errorf("raw batched direct get: %w", err)
+			}
+			n++
+		}
+	}
+	return Result{Name: fmt.Sprintf("raw JetStream batched direct get (%d per batch)", size),
+		Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+}
+
+// rawOrderedConsumer reads every message of the stream with an ordered consumer.
+func rawOrderedConsumer(ctx context.Context, js jetstream.JetStream, stream string) (Result, error) {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return Result{}, err
+	}
+	total := st.CachedInfo().State.Msgs
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return Result{}, err
+	}
+	start := time.Now()
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(1024))
+	if err != nil {
+		return Result{}, err
+	}
+	defer msgs.Stop()
+	var n uint64
+	for n < total {
+		if _, err := msgs.Next(); err != nil {
+			return Result{}, fmt.Errorf("raw ordered consumer: %w", err)
+		}
+		n++
+	}
+	return Result{Name: "raw JetStream ordered consumer", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+}
+

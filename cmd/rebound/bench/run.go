@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	connectorv1 "github.com/reboundhq/rebound/proto/gen/rebound/connector/v1"
+
+	"github.com/reboundhq/rebound/events"
+	"github.com/reboundhq/rebound/events/natsserver"
+	"github.com/reboundhq/rebound/events/natsstore"
+)
+
+// Config sets how long each figure is measured.
+type Config struct {
+	// Duration is how long each throughput figure runs; default 5s.
+	Duration time.Duration
+	// Publishers is the parallelism of the synchronous publish and append figures; default 64.
+	Publishers int
+	// AsyncCount is how many messages the asynchronous publish figure sends; default 200 000.
+	AsyncCount int
+	// Progress receives a line as each figure starts and ends.
+	Progress io.Writer
+}
+
+func (c *Config) setDefaults() {
+	if c.Duration <= 0 {
+		c.Duration = 5 * time.Second
+	}
+	if c.Publishers <= 0 {
+		c.Publishers = 64
+	}
+	if c.AsyncCount <= 0 {
+		c.AsyncCount = 200_000
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+}
+
+// Run starts an embedded server in a temporary folder and measures every figure on it.
+func Run(ctx context.Context, cfg Config) ([]Result, error) {
+	cfg.setDefaults()
+	dir, err := os.MkdirTemp("", "rebound-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := natsserver.Start(natsserver.Config{DataDir: dir, Port: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := rawStream(ctx, js); err != nil {
+		return nil, err
+	}
+	reg := events.NewRegistry(&connectorv1.RecordFailed{})
+	store, err := natsstore.New(ctx, js, reg, natsstore.Config{})
+	if err != nil {
+		return nil, err
+	}
+	payload, err := proto.Marshal(sampleFailure("bench", "1001"))
+	if err != nil {
+		return nil, err
+	}
+
+	m := measurer{progress: cfg.Progress}
+	syncPub := m.run("raw synchronous publish", func() (Result, error) { return rawSyncPublish(ctx, js, cfg.Publishers, cfg.Duration, payload) })
+	asyncPub := m.run("raw asynchronous publish", func() (Result, error) { return rawAsyncPublish(ctx, js, cfg.AsyncCount, payload) })
+	directGet := m.run("raw batched direct get", func() (Result, error) { return rawDirectGet(ctx, js, 100, cfg.Duration, payload) })
+	ordered := m.run("raw ordered consumer", func() (Result, error) { return rawOrderedConsumer(ctx, js, "BENCH_RAW") })
+	appendRes := m.run("store conditional append", func() (Result, error) { return storeAppend(ctx, store, cfg.Publishers, cfg.Duration) })
+	loadRes := m.run("store aggregate load", func() (Result, error) { return storeLoad(ctx, store, 100, cfg.Duration) })
+	readRes := m.run("store global read", func() (Result, error) { return storeRead(ctx, store) })
+	if m.err != nil {
+		return nil, m.err
+	}
+	return []Result{
+		syncPub, asyncPub, directGet, ordered,
+		appendRes.withBaseline(syncPub, target(0.70)),
+		loadRes.withBaseline(directGet, target(0.50)),
+		readRes.withBaseline(ordered, nil),
+	}, nil
+}
+
+// measurer runs figures one after another, reporting progress, and stops at the first error.
+type measurer struct {
+	progress io.Writer
+	err      error
+}
+
+func (m *measurer) run(name string, f func() (Result, error)) Result {
+	if m.err != nil {
+		return Result{}
+	}
+	fmt.Fprintf(m.progress, "measuring %s ... ", name)
+	start := time.Now()
+	r, err := f()
+	if err != nil {
+		m.err = fmt.Errorf("%s: %w", name, err)
+		fmt.Fprintln(m.progress, "failed")
+		return Result{}
+	}
+	fmt.Fprintf(m.progress, "%.0f %s (%.1fs)\n", r.Value, r.Unit, time.Since(start).Seconds())
+	return r
+}
