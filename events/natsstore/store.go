@@ -17,9 +17,9 @@ import (
 
 // Store is the JetStream event store. It is safe for concurrent use.
 type Store struct {
-	js        jetstream.JetStream
-	stream    jetstream.Stream
-	name      string
+	js         jetstream.JetStream
+	stream     jetstream.Stream
+	name       string
 	reg        *events.Registry
 	loadBatch  int
 	ackTimeout time.Duration

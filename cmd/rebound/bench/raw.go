@@ -121,4 +121,3 @@ func rawOrderedConsumer(ctx context.Context, js jetstream.JetStream, stream stri
 	}
 	return Result{Name: "raw JetStream ordered consumer", Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
-
