@@ -27,6 +27,7 @@ func init() {
 type devConfig struct {
 	dataDir    string
 	nats       natsFlags
+	servers    serverFlags
 	syncAlways bool
 	log        logFlags
 }
@@ -42,6 +43,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet(env, "dev", "[flags]")
 	fs.envString(&cfg.dataDir, "data-dir", "REBOUND_DATA_DIR", "./data", "where the embedded NATS server and the read models keep their files")
 	cfg.nats.define(fs)
+	cfg.servers.define(fs)
 	fs.BoolVar(&cfg.syncAlways, "sync-always", false, "fsync every JetStream write before acknowledging it")
 	cfg.log.define(fs, "text")
 	if err := fs.parse(args); err != nil {
@@ -86,10 +88,23 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if err := ensureStreams(ctx, js, log); err != nil {
 		return err
 	}
-	log.Info("rebound dev is up", slog.String("nats_url", url), slog.String("data_dir", dataDir))
-	fmt.Fprintf(env.stdout, "\nRebound is running.\n  NATS:  %s\n  data:  %s\n\nCtrl-C stops it; the data stays for the next start.\n\n", url, dataDir)
+	rpcSrv, keys, err := cfg.servers.newRPCServer(ctx, js, log)
+	if err != nil {
+		return err
+	}
+	keyLine, err := cfg.servers.devAdminKey(ctx, keys)
+	if err != nil {
+		rpcSrv.Close()
+		return err
+	}
+	comps := append([]component{{name: "rpc-server", run: rpcSrv.Run}}, devComponents(dataDir, url, js, log)...)
+	grpcAddr, httpAddr := rpcSrv.Addrs()
+	log.Info("rebound dev is up", slog.String("nats_url", url), slog.String("grpc_addr", grpcAddr),
+		slog.String("http_addr", httpAddr), slog.String("data_dir", dataDir))
+	fmt.Fprintf(env.stdout, "\nRebound is running.\n  NATS:     %s\n  gRPC:     %s\n  HTTP:     http://%s (/metrics, /healthz)\n  data:     %s\n  %s\n\nCtrl-C stops it; the data stays for the next start.\n\n",
+		url, grpcAddr, httpAddr, dataDir, keyLine)
 
-	err = runComponents(ctx, log, devComponents(dataDir, url, js, log))
+	err = runComponents(ctx, log, comps)
 	log.Info("shutting down")
 	return err
 }
