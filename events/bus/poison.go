@@ -2,9 +2,7 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/reboundhq/rebound/events/streams"
 	"github.com/reboundhq/rebound/events/wire"
 )
 
@@ -57,22 +56,9 @@ func RedriveSubject(handler string) string { return "redrive." + handler }
 // redrive.>), or updates an existing one that differs, keeping its replica count. Running it at
 // every start is safe.
 func EnsurePoisonStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
-	cfg := poisonStreamConfig()
-	existing, err := js.Stream(ctx, PoisonStream)
-	switch {
-	case err == nil:
-		have := existing.CachedInfo().Config
-		if sameStreamConfig(have, cfg) {
-			// No update: an update is a write the server also announces as an advisory.
-			return existing, nil
-		}
-		cfg.Replicas = have.Replicas
-	case !errors.Is(err, jetstream.ErrStreamNotFound):
-		return nil, fmt.Errorf("bus: looking up stream %s: %w", PoisonStream, err)
-	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := streams.Ensure(ctx, js, poisonStreamConfig())
 	if err != nil {
-		return nil, fmt.Errorf("bus: creating or updating stream %s: %w", PoisonStream, err)
+		return nil, fmt.Errorf("bus: %w", err)
 	}
 	return s, nil
 }
@@ -84,27 +70,12 @@ func poisonStreamConfig() jetstream.StreamConfig {
 		Subjects:    []string{"poison.>", "redrive.>"},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
-		Replicas:    1,
 		Discard:     jetstream.DiscardOld,
 		MaxMsgs:     -1,
 		MaxBytes:    -1,
 		Duplicates:  poisonDuplicates,
 		AllowDirect: true,
 	}
-}
-
-// sameStreamConfig reports whether have already has every setting of want that
-// EnsurePoisonStream manages (the replica count is left to the operator).
-func sameStreamConfig(have, want jetstream.StreamConfig) bool {
-	return have.Description == want.Description &&
-		slices.Equal(have.Subjects, want.Subjects) &&
-		have.Retention == want.Retention &&
-		have.Storage == want.Storage &&
-		have.Discard == want.Discard &&
-		have.MaxMsgs == want.MaxMsgs &&
-		have.MaxBytes == want.MaxBytes &&
-		have.Duplicates == want.Duplicates &&
-		have.AllowDirect == want.AllowDirect
 }
 
 // poisonMessage is the message that keeps d on the handler's poison subject: d's body and

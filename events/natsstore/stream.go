@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/reboundhq/rebound/events/streams"
 )
 
 // DefaultStream is the name of the stream that holds every event. It is a persisted identifier.
@@ -75,16 +77,16 @@ func (c StreamConfig) jetstream() jetstream.StreamConfig {
 	}
 }
 
-// EnsureStream creates the events stream, or updates it to cfg when it exists, and returns it.
-// Running it at every start is safe.
+// EnsureStream creates the events stream, or updates it when it differs from cfg, and returns
+// it. Running it at every start is safe.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Stream, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg.jetstream())
+	s, err := streams.Ensure(ctx, js, cfg.jetstream())
 	if err != nil {
-		return nil, fmt.Errorf("natsstore: creating or updating stream %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("natsstore: %w", err)
 	}
 	return s, nil
 }
