@@ -1,4 +1,6 @@
 # Rebound's make targets. `make run` and `make test` are the two a new machine needs.
+SHELL     := bash
+.SHELLFLAGS := -eu -o pipefail -c
 GO        ?= go
 BIN       := $(CURDIR)/.bin
 PKGS      := github.com/reboundhq/rebound/...
@@ -15,8 +17,14 @@ run:
 build:
 	$(GO) build -o $(BIN)/rebound ./cmd/rebound
 
-## test: every test of every module, with the race detector, against real embedded servers
+STORES    := github.com/reboundhq/rebound/events/memstore github.com/reboundhq/rebound/events/natsstore
+
+## test: every test of every module, with the race detector, against real embedded servers;
+## the event store conformance suite is listed case by case for both implementations
 test:
+	@echo "==> event store conformance suite (in-memory and JetStream)"
+	$(GO) test $(TESTFLAGS) -v -run '^TestStore$$' $(STORES) | grep -E '^\s*--- |^(ok|FAIL)\s'
+	@echo "==> every package"
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
 ## bench: raw JetStream baselines and Rebound's figures from one run; writes bench-results.json

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/reboundhq/rebound/connector/ingest"
+	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsserver"
 	"github.com/reboundhq/rebound/events/natsstore"
 )
@@ -97,7 +99,12 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		rpcSrv.Close()
 		return err
 	}
-	comps := append([]component{{name: "rpc-server", run: rpcSrv.Run}}, devComponents(dataDir, url, js, log)...)
+	st, err := newStack(ctx, js, log)
+	if err != nil {
+		rpcSrv.Close()
+		return err
+	}
+	comps := append([]component{{name: "rpc-server", run: rpcSrv.Run}}, st.components()...)
 	grpcAddr, httpAddr := rpcSrv.Addrs()
 	log.Info("rebound dev is up", slog.String("nats_url", url), slog.String("grpc_addr", grpcAddr),
 		slog.String("http_addr", httpAddr), slog.String("data_dir", dataDir))
@@ -109,15 +116,6 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	return err
 }
 
-// devComponents lists what `rebound dev` runs beside the NATS server.
-func devComponents(dataDir, natsURL string, js jetstream.JetStream, log *slog.Logger) []component {
-	_ = dataDir
-	_ = natsURL
-	_ = js
-	_ = log
-	return nil
-}
-
 // ensureStreams creates or updates every stream Rebound uses; safe at every start.
 func ensureStreams(ctx context.Context, js jetstream.JetStream, log *slog.Logger) error {
 	st, err := natsstore.EnsureStream(ctx, js, natsstore.StreamConfig{})
@@ -127,6 +125,15 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, log *slog.Logger
 	info := st.CachedInfo()
 	log.Info("stream ready", slog.String("stream", info.Config.Name), slog.Uint64("events", info.State.Msgs),
 		slog.Uint64("last_position", info.State.LastSeq))
+	for name, ensure := range map[string]func(context.Context, jetstream.JetStream) (jetstream.Stream, error){
+		bus.PoisonStream: bus.EnsurePoisonStream,
+		ingest.Stream:    ingest.EnsureStream,
+	} {
+		if _, err := ensure(ctx, js); err != nil {
+			return err
+		}
+		log.Debug("stream ready", slog.String("stream", name))
+	}
 	return nil
 }
 
