@@ -27,16 +27,21 @@ func Prepare(reg *Registry, stream StreamID, expect Expectation, evs []Event) (P
 		return Prepared{}, invalid("events", "%d events in one append; at most %d", len(evs), MaxAppendEvents)
 	}
 	p := Prepared{Stream: stream, Expect: expect, Events: make([]Event, len(evs)), Data: make([][]byte, len(evs))}
-	seen := make(map[string]struct{}, len(evs))
-	now := time.Now().UTC()
+	var seen map[string]struct{}
+	if len(evs) > 1 {
+		seen = make(map[string]struct{}, len(evs))
+	}
+	var now time.Time
 	for i, ev := range evs {
 		if ev.EventID == "" {
 			ev.EventID = NewEventID()
 		}
-		if _, dup := seen[ev.EventID]; dup {
-			return Prepared{}, invalid("events", "event id %s appears twice in one append", ev.EventID)
+		if seen != nil {
+			if _, dup := seen[ev.EventID]; dup {
+				return Prepared{}, invalid("events", "event id %s appears twice in one append", ev.EventID)
+			}
+			seen[ev.EventID] = struct{}{}
 		}
-		seen[ev.EventID] = struct{}{}
 		data, err := reg.Encode(ev)
 		if err != nil {
 			return Prepared{}, err
@@ -44,6 +49,9 @@ func Prepare(reg *Registry, stream StreamID, expect Expectation, evs []Event) (P
 		ev.EventType = TypeName(ev.Message)
 		ev.AggregateType, ev.Account, ev.AggregateID = stream.AggregateType, stream.Account, stream.ID
 		if ev.OccurredAt.IsZero() {
+			if now.IsZero() {
+				now = time.Now().UTC()
+			}
 			ev.OccurredAt = now
 		}
 		if ev.SchemaVersion == 0 {

@@ -188,10 +188,11 @@ func (s *Store) publish(ctx context.Context, ps []events.Prepared, bases []event
 	var msgs []*nats.Msg
 	for i, p := range ps {
 		for j, ev := range p.Events {
-			m := wire.Message(ev, p.Data[j])
+			m := wire.MessageWithExtra(ev, p.Data[j], 2)
 			if j == 0 {
-				m.Header[hdrExpectedSubjectSeq] = []string{strconv.FormatUint(bases[i].Token, 10)}
-				m.Header[hdrExpectedSubject] = []string{events.StreamSubject(p.Stream)}
+				expect := [2]string{strconv.FormatUint(bases[i].Token, 10), events.StreamSubject(p.Stream)}
+				m.Header[hdrExpectedSubjectSeq] = expect[0:1:1]
+				m.Header[hdrExpectedSubject] = expect[1:2:2]
 			}
 			msgs = append(msgs, m)
 		}

@@ -31,16 +31,27 @@ const (
 // type, account and id travel in the subject only; optional headers are left out when empty, and
 // the schema version when it is the first one: every header costs the server a scan per publish.
 func Message(ev events.Event, data []byte) *nats.Msg {
-	h := make(nats.Header, 10)
+	return MessageWithExtra(ev, data, 0)
+}
+
+// MessageWithExtra is Message with room for extra more headers, so a store that adds its own
+// (expectations) does not grow the header map.
+func MessageWithExtra(ev events.Event, data []byte, extra int) *nats.Msg {
+	// One backing array for every header value: a message costs a handful of allocations, not
+	// one per header.
+	vals := make([]string, 0, 9)
+	h := make(nats.Header, 9+extra)
 	set := func(k, v string) {
 		if v != "" {
-			h[k] = []string{v}
+			vals = append(vals, v)
+			h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
 	}
+	var buf [40]byte
 	set(HeaderEventID, ev.EventID)
 	set(HeaderEventType, ev.EventType)
 	set(HeaderVersion, strconv.FormatUint(ev.Version, 10))
-	set(HeaderOccurredAt, ev.OccurredAt.UTC().Format(time.RFC3339Nano))
+	set(HeaderOccurredAt, string(ev.OccurredAt.UTC().AppendFormat(buf[:0], time.RFC3339Nano)))
 	set(HeaderCorrelationID, ev.CorrelationID)
 	set(HeaderCausationID, ev.CausationID)
 	if ev.SchemaVersion > 1 {
