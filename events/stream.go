@@ -96,8 +96,16 @@ func ShortType(eventType string) string {
 
 // ParseSubject splits an event subject back into its stream and short event type.
 func ParseSubject(subject string) (StreamID, string, error) {
-	parts := strings.Split(subject, ".")
-	if len(parts) != 5 || parts[0] != SubjectPrefix {
+	var parts [5]string
+	rest := subject
+	for i := range parts {
+		tok, after, more := strings.Cut(rest, ".")
+		if tok == "" || (i < 4) != more {
+			return StreamID{}, "", invalid("subject", "%q is not evt.<aggregate>.<account>.<id>.<EventType>", subject)
+		}
+		parts[i], rest = tok, after
+	}
+	if parts[0] != SubjectPrefix {
 		return StreamID{}, "", invalid("subject", "%q is not evt.<aggregate>.<account>.<id>.<EventType>", subject)
 	}
 	return StreamID{AggregateType: parts[1], Account: parts[2], ID: parts[3]}, parts[4], nil

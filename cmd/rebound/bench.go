@@ -22,6 +22,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet(env, "bench", "[--out bench-results.json] [--duration 5s] [--json]")
 	out := fs.String("out", "bench-results.json", "write the results to this file (empty: do not write)")
 	dur := fs.Duration("duration", 5*time.Second, "how long each throughput figure runs")
+	timers := fs.Int("timers", 100_000, "how many durable timers the timer figure keeps pending")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.parse(args); err != nil {
@@ -38,7 +39,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Progress: env.stderr})
+	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Timers: *timers, Progress: env.stderr})
 	if err != nil {
 		return err
 	}

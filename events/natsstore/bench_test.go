@@ -70,3 +70,23 @@ func BenchmarkRawPublish(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoad loads one 100-event aggregate; b.N counts loads.
+func BenchmarkLoad(b *testing.B) {
+	srv := natstest.Start(b, "")
+	store := newStore(b, srv.ClientURL(), events.NewRegistry(&connectorv1.RecordFailed{}))
+	stream := events.StreamID{AggregateType: "bench", Account: "bench", ID: "load"}
+	evs := make([]events.Event, 100)
+	for i := range evs {
+		evs[i] = events.NewEvent(benchFailure(), events.Metadata{CorrelationID: "bench"})
+	}
+	if _, err := store.Append(context.Background(), stream, events.ExpectNoStream(), evs...); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := store.Load(context.Background(), stream, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -19,11 +19,26 @@ type Result struct {
 	BaselineValue float64  `json:"baseline_value,omitempty"`
 	Ratio         float64  `json:"ratio,omitempty"`
 	Target        *float64 `json:"target"`
+	// atMost marks a figure whose target is a ceiling on the value itself (a latency), not a
+	// floor on the ratio to its baseline.
+	atMost bool
 }
 
 // Met reports whether the result reaches its target; results without one always do.
 func (r Result) Met() bool {
-	return r.Target == nil || r.Ratio >= *r.Target
+	switch {
+	case r.Target == nil:
+		return true
+	case r.atMost:
+		return r.Value <= *r.Target
+	}
+	return r.Ratio >= *r.Target
+}
+
+// withCeiling gives r a target the value itself must not exceed.
+func (r Result) withCeiling(limit float64) Result {
+	r.Target, r.atMost = target(limit), true
+	return r
 }
 
 func target(v float64) *float64 { return &v }
@@ -57,6 +72,9 @@ func WriteTable(w io.Writer, results []Result) {
 		}
 		if r.Target != nil {
 			tgt = fmt.Sprintf("≥ %.2f", *r.Target)
+			if r.atMost {
+				tgt = fmt.Sprintf("≤ %g", *r.Target)
+			}
 			verdict = "met"
 			if !r.Met() {
 				verdict = "NOT MET"

@@ -26,6 +26,10 @@ type Config struct {
 	Publishers int
 	// AsyncCount is how many messages the asynchronous publish figure sends; default 200 000.
 	AsyncCount int
+	// Timers is how many durable timers the timer figure keeps pending; default 100 000.
+	Timers int
+	// TimerSpread is how far apart the timers' due times are spread; default 20s.
+	TimerSpread time.Duration
 	// Progress receives a line as each figure starts and ends.
 	Progress io.Writer
 }
@@ -39,6 +43,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.AsyncCount <= 0 {
 		c.AsyncCount = 200_000
+	}
+	if c.Timers <= 0 {
+		c.Timers = 100_000
+	}
+	if c.TimerSpread <= 0 {
+		c.TimerSpread = 20 * time.Second
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -88,15 +98,25 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	appendRes := m.run("store conditional append", func() (Result, error) { return storeAppend(ctx, store, cfg.Publishers, cfg.Duration) })
 	loadRes := m.run("store aggregate load", func() (Result, error) { return storeLoad(ctx, store, 100, cfg.Duration) })
 	readRes := m.run("store global read", func() (Result, error) { return storeRead(ctx, store) })
+	var timers []Result
+	m.run(fmt.Sprintf("durable timers (%d pending)", cfg.Timers), func() (Result, error) {
+		var err error
+		timers, err = timerPrecision(ctx, js, cfg.Timers, cfg.TimerSpread)
+		if err != nil {
+			return Result{}, err
+		}
+		return timers[1], nil
+	})
 	if m.err != nil {
 		return nil, m.err
 	}
-	return []Result{
+	results := []Result{
 		syncPub, asyncPub, directGet, ordered,
 		appendRes.withBaseline(syncPub, target(0.70)),
 		loadRes.withBaseline(directGet, target(0.50)),
 		readRes.withBaseline(ordered, nil),
-	}, nil
+	}
+	return append(results, timers...), nil
 }
 
 // measurer runs figures one after another, reporting progress, and stops at the first error.
