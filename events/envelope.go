@@ -1,7 +1,8 @@
 package events
 
 import (
-	"fmt"
+	"encoding/binary"
+	"math/rand/v2"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,13 +104,18 @@ func (r Record) Decoded() error {
 	return nil
 }
 
-// NewEventID returns a new time-ordered event id (UUIDv7).
+// NewEventID returns a new time-ordered event id: a UUIDv7 (RFC 9562) with the Unix time in
+// milliseconds in its first 48 bits and 74 random bits from the runtime's per-thread ChaCha8
+// generator, which is seeded from the operating system and needs no lock, unlike reading from
+// crypto/rand for every event.
 func NewEventID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		// NewV7 fails only when the system's random source fails; nothing can continue then.
-		panic(fmt.Sprintf("events: generating a UUIDv7: %v", err))
-	}
+	var id uuid.UUID
+	ms := uint64(time.Now().UnixMilli())
+	binary.BigEndian.PutUint64(id[8:], rand.Uint64())
+	binary.BigEndian.PutUint16(id[6:], uint16(rand.Uint32()))
+	id[0], id[1], id[2], id[3], id[4], id[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	id[6] = id[6]&0x0f | 0x70 // version 7
+	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
 	return id.String()
 }
 

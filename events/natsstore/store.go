@@ -18,6 +18,7 @@ import (
 // Store is the JetStream event store. It is safe for concurrent use.
 type Store struct {
 	js         jetstream.JetStream
+	pub        jetstream.JetStream // the store's own publisher: ack timeout and pending limit
 	stream     jetstream.Stream
 	name       string
 	reg        *events.Registry
@@ -47,7 +48,7 @@ func New(ctx context.Context, js jetstream.JetStream, reg *events.Registry, cfg 
 	if err != nil {
 		return nil, err
 	}
-	return newStore(js, st, reg, cfg), nil
+	return newStore(js, st, reg, cfg)
 }
 
 // ErrNoStream means Open found no events stream: nothing has set Rebound up on that server.
@@ -66,17 +67,23 @@ func Open(ctx context.Context, js jetstream.JetStream, reg *events.Registry, cfg
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: opening stream %s: %w", cfg.Stream.Name, err)
 	}
-	return newStore(js, st, reg, cfg), nil
+	return newStore(js, st, reg, cfg)
 }
 
-func newStore(js jetstream.JetStream, st jetstream.Stream, reg *events.Registry, cfg Config) *Store {
+func newStore(js jetstream.JetStream, st jetstream.Stream, reg *events.Registry, cfg Config) (*Store, error) {
 	if cfg.LoadBatch <= 0 {
 		cfg.LoadBatch = 256
 	}
 	if cfg.AckTimeout <= 0 {
 		cfg.AckTimeout = 10 * time.Second
 	}
-	return &Store{js: js, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch, ackTimeout: cfg.AckTimeout}
+	// The store publishes through a JetStream context of its own, so that its ack timeout and
+	// pending limit do not depend on (or change) the caller's.
+	pub, err := jetstream.New(js.Conn(), jetstream.WithPublishAsyncTimeout(cfg.AckTimeout), jetstream.WithPublishAsyncMaxPending(16_384))
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: %w", err)
+	}
+	return &Store{js: js, pub: pub, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch, ackTimeout: cfg.AckTimeout}, nil
 }
 
 // StreamName is the name of the stream the store writes to.
@@ -233,21 +240,20 @@ func (s *Store) publish(ctx context.Context, ps []events.Prepared, bases []event
 // publisher, which shares one reply subscription among all appends and costs less per message
 // than a request with a reply inbox each.
 func (s *Store) publishOne(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
-	f, err := s.js.PublishMsgAsync(msg)
+	f, err := s.pub.PublishMsgAsync(msg)
 	if err != nil {
 		return nil, err
 	}
-	timeout := time.NewTimer(s.ackTimeout)
-	defer timeout.Stop()
 	select {
 	case ack := <-f.Ok():
 		return ack, nil
 	case err := <-f.Err():
+		if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+			return nil, fmt.Errorf("no acknowledgement within %s: %w", s.ackTimeout, context.DeadlineExceeded)
+		}
 		return nil, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-timeout.C:
-		return nil, fmt.Errorf("no acknowledgement within %s: %w", s.ackTimeout, context.DeadlineExceeded)
 	}
 }
 

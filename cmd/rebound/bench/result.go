@@ -63,8 +63,8 @@ func WriteJSON(path string, results []Result) error {
 
 // WriteTable prints the results as a table for people.
 func WriteTable(w io.Writer, results []Result) {
-	fmt.Fprintf(w, "%-58s %14s %-8s %10s %8s  %s\n", "figure", "value", "unit", "ratio", "target", "")
-	fmt.Fprintln(w, strings.Repeat("-", 112))
+	fmt.Fprintf(w, "%-82s %14s %-8s %8s %8s  %s\n", "figure", "value", "unit", "ratio", "target", "")
+	fmt.Fprintln(w, strings.Repeat("-", 130))
 	for _, r := range results {
 		ratio, tgt, verdict := "", "", ""
 		if r.Baseline != "" {
@@ -80,7 +80,7 @@ func WriteTable(w io.Writer, results []Result) {
 				verdict = "NOT MET"
 			}
 		}
-		fmt.Fprintf(w, "%-58s %14.1f %-8s %10s %8s  %s\n", r.Name, r.Value, r.Unit, ratio, tgt, verdict)
+		fmt.Fprintf(w, "%-82s %14.1f %-8s %8s %8s  %s\n", r.Name, r.Value, r.Unit, ratio, tgt, verdict)
 		if r.Baseline != "" {
 			fmt.Fprintf(w, "    of %s\n", r.Baseline)
 		}

@@ -92,6 +92,9 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 
 	m := measurer{progress: cfg.Progress}
 	syncPub := m.run("raw synchronous publish", func() (Result, error) { return rawSyncPublish(ctx, js, cfg.Publishers, cfg.Duration, payload) })
+	condPub := m.run("raw conditional publish", func() (Result, error) {
+		return rawConditionalPublish(ctx, js, cfg.Publishers, cfg.Duration, payload)
+	})
 	asyncPub := m.run("raw asynchronous publish", func() (Result, error) { return rawAsyncPublish(ctx, js, cfg.AsyncCount, payload) })
 	directGet := m.run("raw batched direct get", func() (Result, error) { return rawDirectGet(ctx, js, 100, cfg.Duration, payload) })
 	ordered := m.run("raw ordered consumer", func() (Result, error) { return rawOrderedConsumer(ctx, js, "BENCH_RAW") })
@@ -111,8 +114,10 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		return nil, m.err
 	}
 	results := []Result{
-		syncPub, asyncPub, directGet, ordered,
+		syncPub, condPub, asyncPub, directGet, ordered,
 		appendRes.withBaseline(syncPub, target(0.70)),
+		condPub.withBaseline(syncPub, nil),
+		appendRes.withBaseline(condPub, nil),
 		loadRes.withBaseline(directGet, target(0.50)),
 		readRes.withBaseline(ordered, nil),
 	}
