@@ -69,6 +69,10 @@ func (h ConnectionRecoveredHandler) Handle(ctx context.Context, cmd ConnectionRe
 		switch {
 		case errors.Is(err, aggregate.ErrAlreadyApplied):
 			return h.d.rearm(ctx, stream)
+		case errors.Is(err, domain.ErrWrongState) && now.Sub(e.GetDetectedAt().AsTime()) < raceWindow:
+			// A record that failed just before the recovery: its alert, raised covered, is on
+			// its way (see raceWindow).
+			return fmt.Errorf("alert %s of covered record %s is not stored yet: %w", stream.ID, r.GetRecord().GetRecordId(), errNotYet)
 		case errors.Is(err, domain.ErrWrongState):
 			return nil // never raised: nothing to uncover
 		case err != nil:

@@ -74,7 +74,7 @@ type Config struct {
 	Classifier *classify.Classifier
 	// RulesFile is a classification rules file (see connector/classify).
 	RulesFile string
-	// Workers is how many messages each bus handler processes at once; default 16.
+	// Workers is how many messages each bus handler processes at once; default 32.
 	Workers int
 	// AlertCache is how many alerts (and record indexes) stay in memory; default 50 000.
 	AlertCache int
@@ -86,7 +86,7 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultWorkers       = 16
+	DefaultWorkers       = 32
 	DefaultAlertCache    = 50_000
 	DefaultDetectorCache = 2_000
 )
