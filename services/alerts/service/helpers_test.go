@@ -34,7 +34,7 @@ func TestMain(m *testing.M) { natstest.Main(m) }
 // timer names are fixed, so tests sharing a server would share them), the event store, the
 // ingester and an account no other test uses.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *natstest.Server
 	js      jetstream.JetStream
 	store   *natsstore.Store
@@ -44,7 +44,7 @@ type env struct {
 	log     *slog.Logger
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	srv := natstest.Start(t, "")
 	js, err := jetstream.New(natstest.Connect(t, srv.ClientURL()))
@@ -79,7 +79,7 @@ type running struct {
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
-	t      *testing.T
+	t      testing.TB
 }
 
 // start builds a service with cfg and runs its handlers on a bus of their own and its timers,
@@ -204,7 +204,7 @@ func count(hist []events.Record, short string) int {
 }
 
 // eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -11,6 +11,7 @@ import (
 	connectorv1 "github.com/reboundhq/rebound/proto/gen/rebound/connector/v1"
 
 	"github.com/reboundhq/rebound/services/alerts/domain/alert"
+	"github.com/reboundhq/rebound/services/alerts/domain/outage"
 	"github.com/reboundhq/rebound/services/alerts/inbound/consumers"
 	"github.com/reboundhq/rebound/services/alerts/service"
 )
@@ -95,5 +96,41 @@ func TestService_outageRaisesOneConnectionAlertAndCoversTheRecords(t *testing.T)
 		if a.GetStatus() != wantStatus {
 			t.Errorf("record %d's alert is %v, want %v", i, a.GetStatus(), wantStatus)
 		}
+	}
+}
+
+// An outage that covered more records than it lists still uncovers every one of them when the
+// connection recovers: the unlisted ones come from the detector's RecordCoveredByOutage events.
+func TestService_recoveryUncoversRecordsPastTheListingLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(service.Config{Outage: outage.Config{Threshold: 3, MaxListed: 3}})
+	now := time.Now().UTC()
+	const n = 7
+	refs := make([]*connectorv1.RecordRef, n)
+	for i := range n {
+		refs[i] = e.record("cart-1", fmt.Sprintf("t-%d", i))
+		e.report(unavailable(refs[i], "a1", now.Add(-time.Minute+time.Duration(i)*time.Second)))
+	}
+	eventually(t, 30*time.Second, "every alert covered", func() bool {
+		for _, r := range refs {
+			if a, _ := e.alertOf(alert.IDOf(r, "wms_unavailable")); !a.GetCoveredByOutage() {
+				return false
+			}
+		}
+		return true
+	})
+	e.settled(consumers.OutageHandler)
+	e.report(succeeded(e.record("cart-1", "other"), "ok", now))
+	eventually(t, 30*time.Second, "every alert uncovered", func() bool {
+		for _, r := range refs {
+			if a, _ := e.alertOf(alert.IDOf(r, "wms_unavailable")); a.GetCoveredByOutage() || a.GetUncoveredAt() == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if c, _ := e.alertOf(alert.ConnectionAlertID(e.account, "cart-1")); c.GetStatus() != alertsv1.AlertStatus_ALERT_STATUS_RESOLVED {
+		t.Errorf("connection alert %v, want resolved", c)
 	}
 }
