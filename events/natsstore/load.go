@@ -2,11 +2,8 @@ package natsstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/synadia-io/orbit.go/jetstreamext"
 
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/events/wire"
@@ -46,35 +43,22 @@ func (s *Store) loadRecords(ctx context.Context, stream events.StreamID, _ uint6
 	var recs []events.Record
 	seq := uint64(1)
 	for {
-		page, err := jetstreamext.GetBatch(ctx, s.js, s.name, s.loadBatch,
-			jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(seq))
-		if err != nil {
-			return nil, s.loadError(ctx, stream, err)
-		}
-		n := 0
-		for raw, err := range page {
-			if errors.Is(err, jetstreamext.ErrNoMessages) {
-				break
-			}
+		n, err := s.getter.Get(ctx, subject, seq, s.loadBatch, func(raw RawMsg) error {
+			rec, err := wire.Decode(s.reg, raw.Subject, raw.Header, raw.Data, raw.Time, raw.Sequence)
 			if err != nil {
-				return nil, s.loadError(ctx, stream, err)
-			}
-			rec, err := s.decode(raw)
-			if err != nil {
-				return nil, err
+				return err
 			}
 			recs = append(recs, rec)
 			seq = raw.Sequence + 1
-			n++
+			return nil
+		})
+		if err != nil {
+			return nil, s.loadError(ctx, stream, err)
 		}
 		if n < s.loadBatch {
 			return recs, nil
 		}
 	}
-}
-
-func (s *Store) decode(raw *jetstream.RawStreamMsg) (events.Record, error) {
-	return wire.Decode(s.reg, raw.Subject, raw.Header, raw.Data, raw.Time, raw.Sequence)
 }
 
 func (s *Store) loadError(ctx context.Context, stream events.StreamID, err error) error {

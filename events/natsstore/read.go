@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/reboundhq/rebound/events"
+	"github.com/reboundhq/rebound/events/wire"
 )
 
 // Read implements events.Store with an ordered consumer. Without Follow it first finds the last
@@ -74,9 +75,7 @@ func (s *Store) Read(ctx context.Context, opts events.ReadOptions, fn func(conte
 }
 
 func (s *Store) decodeMsg(msg jetstream.Msg, meta *jetstream.MsgMetadata) (events.Record, error) {
-	return s.decode(&jetstream.RawStreamMsg{
-		Subject: msg.Subject(), Sequence: meta.Sequence.Stream, Header: msg.Headers(), Data: msg.Data(), Time: meta.Timestamp,
-	})
+	return wire.Decode(s.reg, msg.Subject(), msg.Headers(), msg.Data(), meta.Timestamp, meta.Sequence.Stream)
 }
 
 // lastMatching returns the sequence of the newest event that matches any of the filters.

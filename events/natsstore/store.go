@@ -19,6 +19,7 @@ import (
 type Store struct {
 	js         jetstream.JetStream
 	pub        jetstream.JetStream // the store's own publisher: ack timeout and pending limit
+	getter     *DirectGetter
 	stream     jetstream.Stream
 	name       string
 	reg        *events.Registry
@@ -83,7 +84,11 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, reg *events.Registry,
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: %w", err)
 	}
-	return &Store{js: js, pub: pub, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch, ackTimeout: cfg.AckTimeout}, nil
+	getter, err := NewDirectGetter(js, st.CachedInfo().Config.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{js: js, pub: pub, getter: getter, stream: st, name: st.CachedInfo().Config.Name, reg: reg, loadBatch: cfg.LoadBatch, ackTimeout: cfg.AckTimeout}, nil
 }
 
 // StreamName is the name of the stream the store writes to.

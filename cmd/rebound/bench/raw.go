@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/reboundhq/rebound/events/natsstore"
 )
 
 // rawStream is a stream configured like EVENTS, for the raw nats.go baselines.
@@ -110,19 +112,25 @@ func rawAsyncPublish(ctx context.Context, js jetstream.JetStream, count int, pay
 	return Result{Name: "raw JetStream asynchronous publish", Value: float64(count) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
 
-// rawDirectGet fills one subject with `size` messages and reads them back with batched direct
-// gets of `size` for d.
-func rawDirectGet(ctx context.Context, js jetstream.JetStream, size int, d time.Duration, payload []byte) (Result, error) {
-	subject := "raw.get.one"
+// fillDirectGetSubject publishes size messages on the subject the direct-get figures read.
+func fillDirectGetSubject(ctx context.Context, js jetstream.JetStream, size int, payload []byte) error {
 	for range size {
-		if _, err := js.Publish(ctx, subject, payload); err != nil {
-			return Result{}, err
+		if _, err := js.Publish(ctx, directGetSubject, payload); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+const directGetSubject = "raw.get.one"
+
+// rawDirectGet reads the direct-get subject's messages back with jetstreamext.GetBatch (the
+// client library's batched direct get), `size` per batch, for d.
+func rawDirectGet(ctx context.Context, js jetstream.JetStream, size int, d time.Duration) (Result, error) {
 	n := 0
 	start := time.Now()
 	for time.Since(start) < d {
-		it, err := jetstreamext.GetBatch(ctx, js, "BENCH_RAW", size, jetstreamext.GetBatchSubject(subject), jetstreamext.GetBatchSeq(1))
+		it, err := jetstreamext.GetBatch(ctx, js, "BENCH_RAW", size, jetstreamext.GetBatchSubject(directGetSubject), jetstreamext.GetBatchSeq(1))
 		if err != nil {
 			return Result{}, fmt.Errorf("raw batched direct get: %w", err)
 		}
@@ -133,7 +141,28 @@ func rawDirectGet(ctx context.Context, js jetstream.JetStream, size int, d time.
 			n++
 		}
 	}
-	return Result{Name: fmt.Sprintf("raw JetStream batched direct get (%d per batch)", size),
+	return Result{Name: fmt.Sprintf("raw JetStream batched direct get, jetstreamext.GetBatch (%d per batch)", size),
+		Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
+}
+
+// rawDirectGetShared is rawDirectGet through the store's own direct-get client (one reply
+// subscription for every request), without decoding: what a load costs before Rebound's work.
+func rawDirectGetShared(ctx context.Context, js jetstream.JetStream, size int, d time.Duration) (Result, error) {
+	g, err := natsstore.NewDirectGetter(js, "BENCH_RAW")
+	if err != nil {
+		return Result{}, err
+	}
+	defer g.Close()
+	n := 0
+	start := time.Now()
+	for time.Since(start) < d {
+		got, err := g.Get(ctx, directGetSubject, 1, size, func(natsstore.RawMsg) error { return nil })
+		if err != nil {
+			return Result{}, fmt.Errorf("raw batched direct get: %w", err)
+		}
+		n += got
+	}
+	return Result{Name: fmt.Sprintf("raw JetStream batched direct get, store's client (%d per batch)", size),
 		Value: float64(n) / time.Since(start).Seconds(), Unit: "msgs/s"}, nil
 }
 

@@ -96,7 +96,13 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		return rawConditionalPublish(ctx, js, cfg.Publishers, cfg.Duration, payload)
 	})
 	asyncPub := m.run("raw asynchronous publish", func() (Result, error) { return rawAsyncPublish(ctx, js, cfg.AsyncCount, payload) })
-	directGet := m.run("raw batched direct get", func() (Result, error) { return rawDirectGet(ctx, js, 100, cfg.Duration, payload) })
+	if err := fillDirectGetSubject(ctx, js, 100, payload); err != nil {
+		return nil, err
+	}
+	directGet := m.run("raw batched direct get", func() (Result, error) { return rawDirectGet(ctx, js, 100, cfg.Duration) })
+	directGetShared := m.run("raw batched direct get (store's client)", func() (Result, error) {
+		return rawDirectGetShared(ctx, js, 100, cfg.Duration)
+	})
 	ordered := m.run("raw ordered consumer", func() (Result, error) { return rawOrderedConsumer(ctx, js, "BENCH_RAW") })
 	appendRes := m.run("store conditional append", func() (Result, error) { return storeAppend(ctx, store, cfg.Publishers, cfg.Duration) })
 	loadRes := m.run("store aggregate load", func() (Result, error) { return storeLoad(ctx, store, 100, cfg.Duration) })
@@ -114,11 +120,12 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		return nil, m.err
 	}
 	results := []Result{
-		syncPub, condPub, asyncPub, directGet, ordered,
+		syncPub, condPub, asyncPub, directGet, directGetShared, ordered,
 		appendRes.withBaseline(syncPub, target(0.70)),
 		condPub.withBaseline(syncPub, nil),
 		appendRes.withBaseline(condPub, nil),
 		loadRes.withBaseline(directGet, target(0.50)),
+		loadRes.withBaseline(directGetShared, nil),
 		readRes.withBaseline(ordered, nil),
 	}
 	return append(results, timers...), nil
