@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/events/wire"
 )
