@@ -104,6 +104,15 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		rpcSrv.Close()
 		return err
 	}
+	for _, name := range serviceNames {
+		if name == "retry" {
+			continue // joins once its service lands
+		}
+		if err := st.addNamed(name, rpcSrv); err != nil {
+			rpcSrv.Close()
+			return err
+		}
+	}
 	comps := append([]component{{name: "rpc-server", run: rpcSrv.Run}}, st.components()...)
 	grpcAddr, httpAddr := rpcSrv.Addrs()
 	log.Info("rebound dev is up", slog.String("nats_url", url), slog.String("grpc_addr", grpcAddr),
