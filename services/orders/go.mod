@@ -1,0 +1,33 @@
+module github.com/reboundhq/rebound/services/orders
+
+go 1.26.8
+
+require (
+	github.com/reboundhq/rebound/connector v0.0.0
+	github.com/reboundhq/rebound/events v0.0.0
+	github.com/reboundhq/rebound/proto v0.0.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/ThreeDotsLabs/watermill v1.5.1 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/lithammer/shortuuid/v3 v3.0.7 // indirect
+	github.com/nats-io/nats.go v1.55.0 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/oklog/ulid v1.3.1 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/synadia-io/orbit.go/jetstreamext v0.3.2 // indirect
+	github.com/synadia-io/orbit.go/natsext v0.1.3 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
+
+replace (
+	github.com/reboundhq/rebound/connector => ../../connector
+	github.com/reboundhq/rebound/events => ../../events
+	github.com/reboundhq/rebound/proto => ../../proto
+)
