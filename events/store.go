@@ -27,6 +27,16 @@ type Store interface {
 	// does not know fails the load with ErrUnknownType.
 	Load(ctx context.Context, stream StreamID, from uint64) (Loaded, error)
 
+	// LoadAfter returns the stream's events after the given state (the versions above
+	// after.Version) and the stream's state. The state's token tells the store where to start
+	// looking, so a caller that holds a snapshot reads only what came after it. A stream with no
+	// events is ErrNotFound; one with nothing after `after` returns no events and its state.
+	LoadAfter(ctx context.Context, stream StreamID, after State) (Loaded, error)
+
+	// Head returns the stream's state (its last version and token) without loading its events;
+	// the zero State when it has none.
+	Head(ctx context.Context, stream StreamID) (State, error)
+
 	// Read calls fn for every event at or after opts.From (a global position) that matches
 	// opts.Filters, in global order, one at a time. Without opts.Follow it returns nil once it
 	// has delivered what the store held when the call started; with Follow it waits for new

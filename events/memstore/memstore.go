@@ -170,6 +170,24 @@ func (s *Store) Load(ctx context.Context, stream events.StreamID, from uint64) (
 	return out, nil
 }
 
+// LoadAfter implements events.Store.
+func (s *Store) LoadAfter(ctx context.Context, stream events.StreamID, after events.State) (events.Loaded, error) {
+	return s.Load(ctx, stream, after.Version+1)
+}
+
+// Head implements events.Store.
+func (s *Store) Head(ctx context.Context, stream events.StreamID) (events.State, error) {
+	if err := stream.Validate(); err != nil {
+		return events.State{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return events.State{}, fmt.Errorf("memstore: head of %s: %w", stream, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headLocked(stream), nil
+}
+
 // Read implements events.Store.
 func (s *Store) Read(ctx context.Context, opts events.ReadOptions, fn func(context.Context, events.Record) error) error {
 	for _, f := range opts.Filters {

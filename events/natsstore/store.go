@@ -180,18 +180,28 @@ func (s *Store) resolve(ctx context.Context, p *events.Prepared) (events.State, 
 
 // head returns the state of a stream from its last event (zero when it has none).
 func (s *Store) head(ctx context.Context, stream events.StreamID) (events.State, error) {
+	st, _, err := s.headMsg(ctx, stream)
+	return st, err
+}
+
+// headMsg returns the state of a stream and its last event as stored (nil when it has none).
+// The server answers it from its subject index, without walking the stream.
+func (s *Store) headMsg(ctx context.Context, stream events.StreamID) (events.State, *jetstream.RawStreamMsg, error) {
 	msg, err := s.stream.GetLastMsgForSubject(ctx, events.StreamSubject(stream))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return events.State{}, nil
+		return events.State{}, nil, nil
 	}
 	if err != nil {
-		return events.State{}, fmt.Errorf("natsstore: reading the head of %s: %w", stream, err)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		return events.State{}, nil, fmt.Errorf("natsstore: reading the head of %s: %w", stream, err)
 	}
 	v, err := strconv.ParseUint(msg.Header.Get(wire.HeaderVersion), 10, 64)
 	if err != nil {
-		return events.State{}, fmt.Errorf("natsstore: the last event of %s (sequence %d) has no valid version header", stream, msg.Sequence)
+		return events.State{}, nil, fmt.Errorf("natsstore: the last event of %s (sequence %d) has no valid version header", stream, msg.Sequence)
 	}
-	return events.State{Version: v, Token: msg.Sequence}, nil
+	return events.State{Version: v, Token: msg.Sequence}, msg, nil
 }
 
 // publish writes the prepared events: one event as a plain conditional publish, more as one
@@ -287,11 +297,11 @@ func (s *Store) publishError(ctx context.Context, ps []events.Prepared, err erro
 func (s *Store) alreadyStored(ctx context.Context, ps []events.Prepared) ([]events.State, bool) {
 	states := make([]events.State, len(ps))
 	for i := range ps {
-		loaded, err := s.loadRecords(ctx, ps[i].Stream, 1)
+		loaded, err := s.Load(ctx, ps[i].Stream, 0)
 		if err != nil {
 			return nil, false
 		}
-		st, ok := ps[i].AlreadyStored(loaded)
+		st, ok := ps[i].AlreadyStored(loaded.Events)
 		if !ok {
 			return nil, false
 		}

@@ -49,6 +49,8 @@ func TestStore(t *testing.T, features Features, newStore Constructor) {
 		{"UnknownEventType", testUnknownType},
 		{"InvalidArguments", testInvalidArguments},
 		{"LoadMissingStreamNotFound", testNotFound},
+		{"HeadWithoutLoading", testHead},
+		{"LoadAfterAState", testLoadAfter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
