@@ -1072,7 +1072,9 @@ type NotificationIntended struct {
 	// alerts are the alerts the email lists.
 	Alerts []*NotifiedAlert `protobuf:"bytes,10,rep,name=alerts,proto3" json:"alerts,omitempty"`
 	// intended_at is when the notification was decided; links expire relative to it.
-	IntendedAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=intended_at,json=intendedAt,proto3" json:"intended_at,omitempty"`
+	IntendedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=intended_at,json=intendedAt,proto3" json:"intended_at,omitempty"`
+	// frequency is the contact's frequency when it was decided.
+	Frequency     Frequency `protobuf:"varint,12,opt,name=frequency,proto3,enum=rebound.notification.v1.Frequency" json:"frequency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1182,6 +1184,13 @@ func (x *NotificationIntended) GetIntendedAt() *timestamppb.Timestamp {
 		return x.IntendedAt
 	}
 	return nil
+}
+
+func (x *NotificationIntended) GetFrequency() Frequency {
+	if x != nil {
+		return x.Frequency
+	}
+	return Frequency_FREQUENCY_UNSPECIFIED
 }
 
 // NotificationSent says the SMTP server accepted the notification's email.
@@ -1445,7 +1454,7 @@ const file_rebound_notification_v1_events_proto_rawDesc = "" +
 	"\x0fcovered_records\x18\x03 \x01(\rR\x0ecoveredRecords\x12J\n" +
 	"\x10covered_examples\x18\x04 \x03(\v2\x1f.rebound.connector.v1.RecordRefR\x0fcoveredExamples\x12C\n" +
 	"\rclosed_status\x18\x05 \x01(\x0e2\x1e.rebound.alerts.v1.AlertStatusR\fclosedStatus\x12\x1a\n" +
-	"\breminder\x18\x06 \x01(\rR\breminder\"\xfa\x03\n" +
+	"\breminder\x18\x06 \x01(\rR\breminder\"\xbc\x04\n" +
 	"\x14NotificationIntended\x12'\n" +
 	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\x12\x1d\n" +
 	"\n" +
@@ -1462,7 +1471,8 @@ const file_rebound_notification_v1_events_proto_rawDesc = "" +
 	"\x06alerts\x18\n" +
 	" \x03(\v2&.rebound.notification.v1.NotifiedAlertR\x06alerts\x12;\n" +
 	"\vintended_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"intendedAt\"\xc8\x01\n" +
+	"intendedAt\x12@\n" +
+	"\tfrequency\x18\f \x01(\x0e2\".rebound.notification.v1.FrequencyR\tfrequency\"\xc8\x01\n" +
 	"\x10NotificationSent\x12'\n" +
 	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\x12\x1d\n" +
 	"\n" +
@@ -1562,14 +1572,15 @@ var file_rebound_notification_v1_events_proto_depIdxs = []int32{
 	16, // 23: rebound.notification.v1.NotificationIntended.window_end:type_name -> google.protobuf.Timestamp
 	12, // 24: rebound.notification.v1.NotificationIntended.alerts:type_name -> rebound.notification.v1.NotifiedAlert
 	16, // 25: rebound.notification.v1.NotificationIntended.intended_at:type_name -> google.protobuf.Timestamp
-	16, // 26: rebound.notification.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
-	16, // 27: rebound.notification.v1.NotificationFailed.retry_at:type_name -> google.protobuf.Timestamp
-	16, // 28: rebound.notification.v1.NotificationFailed.failed_at:type_name -> google.protobuf.Timestamp
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	0,  // 26: rebound.notification.v1.NotificationIntended.frequency:type_name -> rebound.notification.v1.Frequency
+	16, // 27: rebound.notification.v1.NotificationSent.sent_at:type_name -> google.protobuf.Timestamp
+	16, // 28: rebound.notification.v1.NotificationFailed.retry_at:type_name -> google.protobuf.Timestamp
+	16, // 29: rebound.notification.v1.NotificationFailed.failed_at:type_name -> google.protobuf.Timestamp
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_rebound_notification_v1_events_proto_init() }
