@@ -21,6 +21,18 @@ type Root interface {
 	ClearChanges()
 }
 
+// Snapshotter is implemented by aggregates that can save and restore their state, so that a
+// Repository with a SnapshotStore loads them without reading their whole stream. Restoring
+// a snapshot must give exactly the state that folding the same events gives.
+type Snapshotter interface {
+	// SnapshotSchema names the encoding; a snapshot of another schema is ignored.
+	SnapshotSchema() string
+	// MarshalSnapshot encodes the state.
+	MarshalSnapshot() ([]byte, error)
+	// UnmarshalSnapshot restores the state into a fresh aggregate.
+	UnmarshalSnapshot([]byte) error
+}
+
 // Recorder collects the events an aggregate's commands raise. Embed it in an aggregate.
 type Recorder struct {
 	raised []proto.Message

@@ -2,6 +2,7 @@ package aggregate_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,11 +15,11 @@ import (
 	"github.com/reboundhq/rebound/events/memstore"
 )
 
-// counter counts the failures recorded on it.
+// counter counts the failures recorded on it. It can snapshot itself.
 type counter struct {
 	aggregate.Recorder
-	failures int
-	last     string
+	Failures int    `json:"failures"`
+	Last     string `json:"last"`
 }
 
 func (c *counter) Apply(r events.Record) error {
@@ -27,8 +28,8 @@ func (c *counter) Apply(r events.Record) error {
 }
 
 func (c *counter) when(f *connectorv1.RecordFailed) {
-	c.failures++
-	c.last = f.GetMessage()
+	c.Failures++
+	c.Last = f.GetMessage()
 }
 
 func (c *counter) Fail(msg string) error {
@@ -41,101 +42,158 @@ func (c *counter) Fail(msg string) error {
 	return nil
 }
 
-func newRepo(t *testing.T, cache int) (*aggregate.Repository[*counter], events.Store) {
+func (c *counter) SnapshotSchema() string           { return "counter/1" }
+func (c *counter) MarshalSnapshot() ([]byte, error) { return json.Marshal(c) }
+func (c *counter) UnmarshalSnapshot(b []byte) error { return json.Unmarshal(b, c) }
+func newCounter(events.StreamID) *counter           { return &counter{} }
+func stream(id string) events.StreamID {
+	return events.StreamID{AggregateType: "counter", Account: "acme", ID: id}
+}
+func newStore() *memstore.Store { return memstore.New(events.NewRegistry(&connectorv1.RecordFailed{})) }
+
+func newRepo(t *testing.T, store events.Store, cfg aggregate.Config) *aggregate.Repository[*counter] {
 	t.Helper()
-	store := memstore.New(events.NewRegistry(&connectorv1.RecordFailed{}))
-	repo, err := aggregate.NewRepository(store, "counter", func(events.StreamID) *counter { return &counter{} },
-		aggregate.Config{CacheSize: cache})
+	repo, err := aggregate.NewRepository(store, newCounter, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return repo, store
+	return repo
+}
+
+func view(t *testing.T, repo *aggregate.Repository[*counter], s events.StreamID) counter {
+	t.Helper()
+	var got counter
+	if err := repo.View(context.Background(), s, func(c *counter) { got = counter{Failures: c.Failures, Last: c.Last} }); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 func TestRepository_UpdateAppendsRaisedEvents(t *testing.T) {
-	for _, cache := range []int{0, 10} {
-		t.Run(fmt.Sprintf("cache=%d", cache), func(t *testing.T) {
+	for _, size := range []int{0, 10} {
+		t.Run(fmt.Sprintf("cache=%d", size), func(t *testing.T) {
 			t.Parallel()
-			repo, store := newRepo(t, cache)
+			store := newStore()
+			repo := newRepo(t, store, aggregate.Config{CacheSize: size})
 			ctx := context.Background()
-			id := repo.Stream("acme", "c1")
 			for i := range 3 {
-				if _, err := repo.Update(ctx, id, events.Metadata{}, func(c *counter) error { return c.Fail(fmt.Sprint("boom ", i)) }); err != nil {
+				if err := repo.Update(ctx, stream("c1"), events.Metadata{}, func(c *counter) error { return c.Fail(fmt.Sprint("boom ", i)) }); err != nil {
 					t.Fatalf("Update %d: %v", i, err)
 				}
 			}
-			l, err := repo.Load(ctx, id)
-			if err != nil {
-				t.Fatal(err)
+			root, loaded, err := repo.Read(ctx, stream("c1"))
+			if err != nil || root.Failures != 3 || root.Last != "boom 2" || loaded.State.Version != 3 {
+				t.Fatalf("Read: %+v at %+v, %v; want 3 failures ending with boom 2", root, loaded.State, err)
 			}
-			if l.Root.failures != 3 || l.Root.last != "boom 2" || l.State.Version != 3 {
-				t.Fatalf("loaded %+v at %+v, want 3 failures ending with boom 2", l.Root, l.State)
-			}
-			// A failing command stores nothing.
-			if _, err := repo.Update(ctx, id, events.Metadata{}, func(c *counter) error { return c.Fail("") }); err == nil {
+			if err := repo.Update(ctx, stream("c1"), events.Metadata{}, func(c *counter) error { return c.Fail("") }); err == nil {
 				t.Fatal("Update with a failing command succeeded")
 			}
-			loaded, _ := store.Load(ctx, id, 0)
-			if len(loaded.Events) != 3 {
-				t.Fatalf("stream holds %d events after a failed command, want 3", len(loaded.Events))
+			if got := view(t, repo, stream("c1")); got.Failures != 3 {
+				t.Fatalf("after a failed command: %+v", got)
+			}
+			if l, _ := store.Load(ctx, stream("c1"), 0); len(l.Events) != 3 {
+				t.Fatalf("stream holds %d events after a failed command, want 3", len(l.Events))
 			}
 		})
 	}
 }
 
 func TestRepository_RepeatedCauseIsSkipped(t *testing.T) {
-	repo, store := newRepo(t, 10)
+	store := newStore()
 	ctx := context.Background()
-	id := repo.Stream("acme", "c1")
 	meta := events.Metadata{CausationID: "input-1"}
-	if _, err := repo.Update(ctx, id, meta, func(c *counter) error { return c.Fail("once") }); err != nil {
+	repo := newRepo(t, store, aggregate.Config{CacheSize: 10})
+	if err := repo.Update(ctx, stream("c1"), meta, func(c *counter) error { return c.Fail("once") }); err != nil {
 		t.Fatal(err)
 	}
-	_, err := repo.Update(ctx, id, meta, func(c *counter) error { return c.Fail("once") })
-	if !errors.Is(err, aggregate.ErrAlreadyApplied) {
+	if err := repo.Update(ctx, stream("c1"), meta, func(c *counter) error { return c.Fail("once") }); !errors.Is(err, aggregate.ErrAlreadyApplied) {
 		t.Fatalf("repeated cause: err = %v, want ErrAlreadyApplied", err)
 	}
-	loaded, _ := store.Load(ctx, id, 0)
-	if len(loaded.Events) != 1 {
-		t.Fatalf("stream holds %d events, want 1", len(loaded.Events))
+	// A fresh repository (another process) recognises it from the stored events too.
+	other := newRepo(t, store, aggregate.Config{})
+	if err := other.Update(ctx, stream("c1"), meta, func(c *counter) error { return c.Fail("once") }); !errors.Is(err, aggregate.ErrAlreadyApplied) {
+		t.Fatalf("repeated cause in another repository: err = %v, want ErrAlreadyApplied", err)
+	}
+	if l, _ := store.Load(ctx, stream("c1"), 0); len(l.Events) != 1 {
+		t.Fatalf("stream holds %d events, want 1", len(l.Events))
 	}
 }
 
 func TestRepository_ConcurrentUpdatesAllLand(t *testing.T) {
-	repo, _ := newRepo(t, 100)
-	// A second repository on the same store makes the first one's cache stale.
+	store := newStore()
+	a, b := newRepo(t, store, aggregate.Config{CacheSize: 100}), newRepo(t, store, aggregate.Config{CacheSize: 100})
 	ctx := context.Background()
-	id := repo.Stream("acme", "c1")
 	var wg sync.WaitGroup
-	for i := range 20 {
+	for i := range 40 {
+		repo := a
+		if i%2 == 1 {
+			repo = b // two processes: each one's cache goes stale
+		}
 		wg.Go(func() {
-			if _, err := repo.Update(ctx, id, events.Metadata{}, func(c *counter) error { return c.Fail(fmt.Sprint(i)) }); err != nil {
+			if err := repo.Update(ctx, stream("c1"), events.Metadata{}, func(c *counter) error { return c.Fail(fmt.Sprint(i)) }); err != nil {
 				t.Errorf("Update %d: %v", i, err)
 			}
 		})
 	}
 	wg.Wait()
-	l, err := repo.Load(ctx, id)
-	if err != nil || l.Root.failures != 20 {
-		t.Fatalf("after 20 concurrent updates: %d failures, %v", l.Root.failures, err)
+	root, _, err := a.Read(ctx, stream("c1"))
+	if err != nil || root.Failures != 40 {
+		t.Fatalf("after 40 concurrent updates: %d failures, %v", root.Failures, err)
 	}
 }
 
-func TestRepository_StaleCacheReloads(t *testing.T) {
-	repo, store := newRepo(t, 10)
-	other, err := aggregate.NewRepository(store, "counter", func(events.StreamID) *counter { return &counter{} }, aggregate.Config{})
-	if err != nil {
+func TestRepository_NoChangeKeepsTheCachedAggregate(t *testing.T) {
+	store := newStore()
+	repo := newRepo(t, store, aggregate.Config{CacheSize: 10})
+	ctx := context.Background()
+	if err := repo.Update(ctx, stream("c1"), events.Metadata{}, func(c *counter) error { return c.Fail("x") }); err != nil {
 		t.Fatal(err)
 	}
+	if err := repo.Update(ctx, stream("c1"), events.Metadata{}, func(*counter) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if repo.Cached() != 1 {
+		t.Fatalf("a command that raised nothing dropped the aggregate from the cache")
+	}
+}
+
+func TestRepository_SnapshotsOnEvictionAndLoadsFromThem(t *testing.T) {
+	store := newStore()
+	snaps := aggregate.NewMemorySnapshots()
+	repo := newRepo(t, store, aggregate.Config{CacheSize: 1, Snapshots: snaps})
 	ctx := context.Background()
-	id := repo.Stream("acme", "c1")
-	for _, r := range []*aggregate.Repository[*counter]{repo, other, repo} {
-		if _, err := r.Update(ctx, id, events.Metadata{}, func(c *counter) error { return c.Fail("x") }); err != nil {
-			t.Fatalf("Update: %v", err)
+	for i := range 5 {
+		if err := repo.Update(ctx, stream("c1"), events.Metadata{CausationID: fmt.Sprint("in-", i)}, func(c *counter) error { return c.Fail(fmt.Sprint(i)) }); err != nil {
+			t.Fatal(err)
 		}
 	}
-	l, err := repo.Load(ctx, id)
-	if err != nil || l.Root.failures != 3 {
-		t.Fatalf("%d failures, %v; want 3", l.Root.failures, err)
+	// Touching another aggregate pushes c1 out of the one-entry cache: it is saved.
+	if err := repo.Update(ctx, stream("c2"), events.Metadata{}, func(c *counter) error { return c.Fail("y") }); err != nil {
+		t.Fatal(err)
+	}
+	if snaps.Len() != 1 {
+		t.Fatalf("%d snapshots after an eviction, want 1", snaps.Len())
+	}
+	// Another writer appends after the snapshot; a new repository restores the snapshot and
+	// folds only what came after, and still recognises old causes.
+	if _, err := store.Append(ctx, stream("c1"), events.ExpectVersion(5), events.NewEvent(&connectorv1.RecordFailed{Message: "later"}, events.Metadata{})); err != nil {
+		t.Fatal(err)
+	}
+	fresh := newRepo(t, store, aggregate.Config{CacheSize: 10, Snapshots: snaps})
+	if got := view(t, fresh, stream("c1")); got.Failures != 6 || got.Last != "later" {
+		t.Fatalf("from snapshot: %+v, want 6 failures ending with later", got)
+	}
+	if err := fresh.Update(ctx, stream("c1"), events.Metadata{CausationID: "in-3"}, func(c *counter) error { return c.Fail("again") }); !errors.Is(err, aggregate.ErrAlreadyApplied) {
+		t.Fatalf("a cause kept in the snapshot: err = %v, want ErrAlreadyApplied", err)
+	}
+	folded, _, err := fresh.Read(ctx, stream("c1"))
+	if err != nil || folded.Failures != 6 {
+		t.Fatalf("Read: %+v, %v", folded, err)
+	}
+	// A snapshot of another schema is ignored.
+	snaps.Put(stream("c1"), aggregate.Snapshot{State: events.State{Version: 6, Token: 99}, Schema: "counter/0", Data: []byte(`{"failures":1000}`)})
+	other := newRepo(t, store, aggregate.Config{Snapshots: snaps})
+	if got := view(t, other, stream("c1")); got.Failures != 6 {
+		t.Fatalf("with a foreign snapshot: %+v, want 6 failures", got)
 	}
 }
