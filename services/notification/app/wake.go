@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/services/notification/domain/mailbox"
 )
@@ -48,4 +47,3 @@ func (h WakeHandler) Handle(ctx context.Context, cmd Wake) error {
 	// never attempted is this firing's to send.
 	return h.d.deliver(ctx, cmd.Stream, c, again, nid)
 }
-

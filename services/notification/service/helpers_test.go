@@ -50,7 +50,9 @@ func TestMain(m *testing.M) { natstest.Main(m) }
 var seq atomic.Int64
 
 // unique returns an id no other test uses, valid as an account.
-func unique(prefix string) string { return fmt.Sprintf("%s%d-%d", prefix, seq.Add(1), time.Now().UnixNano()%1e9) }
+func unique(prefix string) string {
+	return fmt.Sprintf("%s%d-%d", prefix, seq.Add(1), time.Now().UnixNano()%1e9)
+}
 
 var secret = []byte("0123456789abcdef0123456789abcdef-test-secret")
 
@@ -542,3 +544,20 @@ func (b *syncBuffer) String() string {
 func serviceDeps() service.Deps { return service.Deps{} }
 
 func listAll(account string) app.ListNotifications { return app.ListNotifications{Account: account} }
+
+func wakeOf(c *notificationv1.Contact, due time.Time) app.Wake {
+	return app.Wake{Stream: mailbox.Stream(c.GetAccountId(), c.GetContactId()), DueAt: due}
+}
+
+// publishNoWait stores an AlertNeedsAttention without waiting for the handler.
+func publishNoWait(e *env, ref *alertsv1.AlertRef) {
+	e.t.Helper()
+	now := e.clock.Now()
+	msg := &alertsv1.AlertNeedsAttention{Alert: ref, Reason: alertsv1.AttentionReason_ATTENTION_REASON_MANUAL_ACTION,
+		LastFailure: &alertsv1.Failure{Message: "Ship method 'UPS Ground Saver' is not mapped"},
+		FirstSeenAt: timestamppb.New(now), Occurrences: 1, NeedsAttentionAt: timestamppb.New(now)}
+	stream := events.StreamID{AggregateType: consumers.AlertAggregate, Account: ref.GetRecord().GetAccountId(), ID: ref.GetAlertId()}
+	if _, err := e.store.Append(e.t.Context(), stream, events.ExpectAny(), events.NewEvent(msg, events.Metadata{})); err != nil {
+		e.t.Fatal(err)
+	}
+}

@@ -183,12 +183,14 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	}
 	transport := deps.Transport
 	from := cfg.MailFrom
-	if transport == nil {
+	if cfg.SMTPURL != "" {
 		s, err := smtp.New(smtp.Config{URL: cfg.SMTPURL, TLS: cfg.SMTPTLS})
 		if err != nil {
 			return nil, err
 		}
-		transport = s
+		if transport == nil {
+			transport = s
+		}
 		if from == "" {
 			from = s.From()
 		}

@@ -110,6 +110,15 @@ func (c Cadence) next(t time.Time) time.Time {
 	}
 }
 
+// Ceil returns the first slot boundary at or after t (t itself for immediate; the zero time
+// for off).
+func (c Cadence) Ceil(t time.Time) time.Time {
+	if c.Immediate() || c.Off() {
+		return c.Next(t)
+	}
+	return c.Next(t.Add(-time.Nanosecond))
+}
+
 // Floor returns the latest slot boundary at or before t (t itself for immediate; the zero time
 // for off).
 func (c Cadence) Floor(t time.Time) time.Time {

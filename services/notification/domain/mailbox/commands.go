@@ -121,14 +121,14 @@ func (m *Mailbox) due(en *entry, cad cadence.Cadence) (at time.Time, section not
 		if cad.Immediate() {
 			// Resolutions alone do not make an immediate contact's phone buzz: at most every
 			// 30 minutes.
-			at = cadence.New(notificationv1.Frequency_FREQUENCY_EVERY_30_MINUTES, 0, cad.Location()).Next(en.closedAt)
+			at = cadence.New(notificationv1.Frequency_FREQUENCY_EVERY_30_MINUTES, 0, cad.Location()).Ceil(en.closedAt)
 		} else {
-			at = cad.Next(en.closedAt)
+			at = cad.Ceil(en.closedAt)
 		}
 	case en.told == 0:
-		section, at = notificationv1.Section_SECTION_NEW, cad.Next(en.queuedAt)
+		section, at = notificationv1.Section_SECTION_NEW, cad.Ceil(en.queuedAt)
 	default:
-		section, at = notificationv1.Section_SECTION_STILL_OPEN, cad.Next(en.lastToldAt.Add(m.reminderWait(en)))
+		section, at = notificationv1.Section_SECTION_STILL_OPEN, cad.Ceil(en.lastToldAt.Add(m.reminderWait(en)))
 	}
 	// Never twice in one window.
 	if !en.lastWindow.IsZero() && !at.After(en.lastWindow) {

@@ -63,9 +63,9 @@ type input struct {
 
 type view struct {
 	Title, Error, Done, Token, Action, Kind, Expires, Status, RecordRef string
-	Page                                                              *app.LinkPage
-	Address                                                           *ordersv1.Address
-	Input                                                             input
+	Page                                                                *app.LinkPage
+	Address                                                             *ordersv1.Address
+	Input                                                               input
 }
 
 var titles = map[link.Action]string{
