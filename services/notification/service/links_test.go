@@ -97,7 +97,7 @@ func TestLinks_refusedWhenTamperedExpiredOtherAccountOrOtherAction(t *testing.T)
 		says      string
 	}{
 		{"tampered account", swapToken(fix, tamper(fixTok, acct, other)), 403, "not valid"},
-		{"tampered signature", swapToken(fix, fixTok[:len(fixTok)-2] + "AA"), 403, "not valid"},
+		{"tampered signature", swapToken(fix, fixTok[:len(fixTok)-2]+"AA"), 403, "not valid"},
 		{"signed with another key", forged, 403, "not valid"},
 		{"used for another account", strings.Replace(fix, "/links/"+acct+"/", "/links/"+other+"/", 1), 403, "another account"},
 		{"replayed to another action", swapToken(dismiss, fixTok), 403, "another action"},
