@@ -88,20 +88,25 @@ func (c Cadence) Next(t time.Time) time.Time {
 	return n.UTC()
 }
 
-// next computes the boundary after t on the local clock, without correcting DST effects.
+// next computes the boundary after t. Sub-daily slots are the instants whose local minute is
+// 0 (hourly) or 0 or 30 (every 30 minutes): every zone's offset is a multiple of 15 minutes, so
+// stepping through real time by 15 minutes finds them, including both occurrences of an hour
+// that a DST change repeats and none in an hour it skips.
 func (c Cadence) next(t time.Time) time.Time {
-	l := t.In(c.loc)
-	y, mo, d := l.Date()
-	h, mi := l.Hour(), l.Minute()
 	switch c.freq {
-	case notificationv1.Frequency_FREQUENCY_EVERY_30_MINUTES:
-		if mi < 30 {
-			return time.Date(y, mo, d, h, 30, 0, 0, c.loc)
+	case notificationv1.Frequency_FREQUENCY_EVERY_30_MINUTES, notificationv1.Frequency_FREQUENCY_HOURLY:
+		for n := t.Truncate(15 * time.Minute); ; n = n.Add(15 * time.Minute) {
+			if !n.After(t) {
+				continue
+			}
+			m := n.In(c.loc).Minute()
+			if m == 0 || (m == 30 && c.freq == notificationv1.Frequency_FREQUENCY_EVERY_30_MINUTES) {
+				return n
+			}
 		}
-		return time.Date(y, mo, d, h+1, 0, 0, 0, c.loc)
-	case notificationv1.Frequency_FREQUENCY_HOURLY:
-		return time.Date(y, mo, d, h+1, 0, 0, 0, c.loc)
 	default: // daily
+		l := t.In(c.loc)
+		y, mo, d := l.Date()
 		n := time.Date(y, mo, d, c.hour, 0, 0, 0, c.loc)
 		for i := 1; !n.After(t) && i < 3; i++ {
 			n = time.Date(y, mo, d+i, c.hour, 0, 0, 0, c.loc)
