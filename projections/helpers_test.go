@@ -13,12 +13,13 @@ import (
 	"github.com/reboundhq/rebound/projections/alerts"
 	"github.com/reboundhq/rebound/projections/connhealth"
 	"github.com/reboundhq/rebound/projections/internal/synth"
+	"github.com/reboundhq/rebound/projections/orders"
 	"github.com/reboundhq/rebound/projections/projectiontest"
 	"github.com/reboundhq/rebound/projections/retryqueue"
 )
 
 func readModels() []projections.Projection {
-	return []projections.Projection{alerts.New(), retryqueue.New(), connhealth.New()}
+	return []projections.Projection{alerts.New(), retryqueue.New(), connhealth.New(), orders.New()}
 }
 
 func filtersOf(ps []projections.Projection) map[string][]string {
@@ -30,7 +31,7 @@ func filtersOf(ps []projections.Projection) map[string][]string {
 }
 
 // tables lists every read-model table, for whole-database comparisons.
-var tables = []string{"alerts", "alert_counts", "retry_queue", "connection_health", "connection_health_records"}
+var tables = []string{"alerts", "alert_counts", "retry_queue", "connection_health", "connection_health_records", "orders"}
 
 func dumpAll(t testing.TB, db *projections.DB) map[string][]string {
 	t.Helper()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	alertsv1 "github.com/reboundhq/rebound/proto/gen/rebound/alerts/v1"
+	ordersv1 "github.com/reboundhq/rebound/proto/gen/rebound/orders/v1"
 	retryv1 "github.com/reboundhq/rebound/proto/gen/rebound/retry/v1"
 
 	"github.com/reboundhq/rebound/events"
@@ -24,6 +25,11 @@ func Registry() *events.Registry {
 		&retryv1.RetryHeld{}, &retryv1.RetryReleased{}, &retryv1.RetryWindowRestarted{},
 		&retryv1.RetryPaused{}, &retryv1.RetryResumed{}, &retryv1.RetryCompleted{},
 		&retryv1.RetryExhausted{}, &retryv1.RetryCanceled{},
+		&ordersv1.OrderReceived{}, &ordersv1.OrderEdited{}, &ordersv1.OrderDeliveryAttempted{},
+		&ordersv1.OrderAcceptedByWMS{}, &ordersv1.OrderDeliveryFailed{}, &ordersv1.OrderHeld{},
+		&ordersv1.OrderReleased{}, &ordersv1.OrderResendRequested{}, &ordersv1.OrderSendingCanceled{},
+		&ordersv1.OrderSkipped{}, &ordersv1.OrderShipped{}, &ordersv1.OrderConfirmed{},
+		&ordersv1.OrderTrackingPushFailed{},
 	)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	alertsv1 "github.com/reboundhq/rebound/proto/gen/rebound/alerts/v1"
 	connectorv1 "github.com/reboundhq/rebound/proto/gen/rebound/connector/v1"
+	ordersv1 "github.com/reboundhq/rebound/proto/gen/rebound/orders/v1"
 	retryv1 "github.com/reboundhq/rebound/proto/gen/rebound/retry/v1"
 
 	"github.com/reboundhq/rebound/events"
@@ -110,6 +111,7 @@ type gen struct {
 	alerts  map[string]*alertState
 	open    []string // alert ids, possibly closed meanwhile
 	retries map[string]*retryState
+	orders  []*orderState
 	out     []Event
 	attempt int
 }
@@ -184,8 +186,10 @@ func (g *gen) step() {
 		g.attention()
 	case x < 78:
 		g.escalate()
-	case x < 92 && !g.cfg.AlertsOnly:
+	case x < 88 && !g.cfg.AlertsOnly:
 		g.attemptDue()
+	case x < 94 && !g.cfg.AlertsOnly:
+		g.order()
 	case !g.cfg.AlertsOnly:
 		g.outage()
 	default:
@@ -414,5 +418,70 @@ func (g *gen) outage() {
 		a.open = false
 		g.emit("alert", account, downID, &alertsv1.AlertResolved{Alert: a.ref, Cause: alertsv1.ResolutionCause_RESOLUTION_CAUSE_CONNECTION_RECOVERED,
 			ResolvedAt: g.ts(), FirstSeenAt: a.firstSeen, Occurrences: a.occurrences, RecordedAt: g.ts()})
+	}
+}
+
+type orderState struct {
+	id     string
+	conn   *connection
+	status ordersv1.OrderStatus
+	n      uint32
+}
+
+// order receives a new order or moves an existing one on.
+func (g *gen) order() {
+	if len(g.orders) == 0 || g.rnd.IntN(3) == 0 {
+		c := g.conns[g.rnd.IntN(len(g.conns))]
+		o := &orderState{id: fmt.Sprintf("ord_%d", len(g.orders)), conn: c, status: ordersv1.OrderStatus_ORDER_STATUS_NEW}
+		g.orders = append(g.orders, o)
+		r := c.ref
+		g.emit("order", r.GetAccountId(), o.id, &ordersv1.OrderReceived{OrderId: o.id, AccountId: r.GetAccountId(), AccountKind: r.GetAccountKind(),
+			WarehouseId: r.GetWarehouseId(), Cart: &ordersv1.Connection{ConnectionId: r.GetAccountId() + "-c2", System: "shopify"},
+			Wms: &ordersv1.Connection{ConnectionId: r.GetAccountId() + "-c1", System: "sandbox-wms"}, OrderNumber: fmt.Sprintf("#%d", 5000+len(g.orders)),
+			Currency: "USD", ShipMethodCode: "Express", Lines: []*ordersv1.OrderLine{{Sku: "MUG", Quantity: 2, UnitPrice: "12.50"}}, ReceivedAt: g.ts()})
+		return
+	}
+	o := g.orders[g.rnd.IntN(len(g.orders))]
+	r := o.conn.ref
+	rec := &connectorv1.RecordRef{AccountId: r.GetAccountId(), AccountKind: r.GetAccountKind(), WarehouseId: r.GetWarehouseId(),
+		ConnectionId: r.GetAccountId() + "-c1", RecordKind: connectorv1.RecordKind_RECORD_KIND_ORDER, RecordId: o.id}
+	emit := func(m proto.Message) { g.emit("order", r.GetAccountId(), o.id, m) }
+	switch o.status {
+	case ordersv1.OrderStatus_ORDER_STATUS_NEW:
+		o.n++
+		att := fmt.Sprintf("%s-d%d", o.id, o.n)
+		emit(&ordersv1.OrderDeliveryAttempted{Record: rec, AttemptId: att, Attempt: o.n, Trigger: ordersv1.DeliveryTrigger_DELIVERY_TRIGGER_RECEIVED, WmsShipMethod: "EXP", AttemptedAt: g.ts()})
+		switch g.rnd.IntN(4) {
+		case 0:
+			emit(&ordersv1.OrderDeliveryFailed{Record: rec, Failure: &ordersv1.Failure{AttemptId: att, Message: "bad address", Code: "INVALID_ADDRESS", HttpStatus: 422,
+				FailedAt: g.ts(), Class: connectorv1.ErrorClass_ERROR_CLASS_MANUAL_ACTION, AlertType: "address_invalid", Sent: true}})
+			emit(&ordersv1.OrderHeld{Record: rec, AttemptId: att, Reason: "address_invalid", HeldAt: g.ts()})
+			o.status = ordersv1.OrderStatus_ORDER_STATUS_ERROR
+		case 1:
+			emit(&ordersv1.OrderDeliveryFailed{Record: rec, Failure: &ordersv1.Failure{AttemptId: att, Message: "unavailable", Code: "timeout",
+				FailedAt: g.ts(), Class: connectorv1.ErrorClass_ERROR_CLASS_TRANSIENT, AlertType: "wms_unavailable", Sent: true}})
+		default:
+			emit(&ordersv1.OrderAcceptedByWMS{Record: rec, AttemptId: att, WmsOrderId: "W" + o.id, AcceptedAt: g.ts()})
+			o.status = ordersv1.OrderStatus_ORDER_STATUS_AT_WMS
+		}
+	case ordersv1.OrderStatus_ORDER_STATUS_ERROR:
+		if g.rnd.IntN(2) == 0 {
+			emit(&ordersv1.OrderSkipped{Record: rec, Reason: ordersv1.SkipReason_SKIP_REASON_MAX_AGE, SkippedAt: g.ts()})
+			o.status = ordersv1.OrderStatus_ORDER_STATUS_SKIPPED
+		} else {
+			emit(&ordersv1.OrderResendRequested{Record: rec, Actor: "ops@example.com", PreviousStatus: o.status, RequestedAt: g.ts()})
+			o.status = ordersv1.OrderStatus_ORDER_STATUS_NEW
+		}
+	case ordersv1.OrderStatus_ORDER_STATUS_SKIPPED:
+		emit(&ordersv1.OrderSendingCanceled{Record: rec, Actor: "ops@example.com", PreviousStatus: o.status, CanceledAt: g.ts()})
+		o.status = ordersv1.OrderStatus_ORDER_STATUS_CANCELED
+	case ordersv1.OrderStatus_ORDER_STATUS_AT_WMS:
+		emit(&ordersv1.OrderShipped{Record: rec, WmsOrderId: "W" + o.id, Tracking: &ordersv1.Tracking{Carrier: "UPS", TrackingNumber: "1Z" + o.id, ShippedAt: g.ts()}, RecordedAt: g.ts()})
+		o.status = ordersv1.OrderStatus_ORDER_STATUS_SHIPPED
+	case ordersv1.OrderStatus_ORDER_STATUS_SHIPPED:
+		emit(&ordersv1.OrderConfirmed{AttemptId: o.id + "-t1", ConfirmedAt: g.ts()})
+		o.status = ordersv1.OrderStatus_ORDER_STATUS_CONFIRMED
+	default:
+		g.failure()
 	}
 }
