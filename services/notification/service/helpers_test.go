@@ -561,3 +561,29 @@ func publishNoWait(e *env, ref *alertsv1.AlertRef) {
 		e.t.Fatal(err)
 	}
 }
+
+// busFor runs svc's handlers on a bus of their own until the test ends.
+func (e *env) busFor(svc *service.Service) {
+	e.t.Helper()
+	b, err := bus.New(e.js, service.Registry(), e.log, bus.Config{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, h := range svc.Handlers() {
+		if err := b.Handle(h); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	e.t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-b.Running():
+	case err := <-done:
+		e.t.Fatalf("the bus did not start: %v", err)
+	}
+}
