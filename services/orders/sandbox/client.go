@@ -94,6 +94,13 @@ func (c *AdminClient) Ship(ctx context.Context, wmsOrderID string, req ShipReque
 	return out, err
 }
 
+// SetStock sets the stock of SKUs on a WMS connection; it returns the connection's stock.
+func (c *AdminClient) SetStock(ctx context.Context, connection string, levels ...wms.InventoryLevel) ([]wms.InventoryLevel, error) {
+	var out wms.InventoryPage
+	err := c.do(ctx, http.MethodPut, "/admin/stock/"+url.PathEscape(connection), wms.InventoryPage{Levels: levels}, &out)
+	return out.Levels, err
+}
+
 // Fulfillments returns the fulfillments the cart holds on a connection (every connection when
 // empty).
 func (c *AdminClient) Fulfillments(ctx context.Context, connection string) ([]StoredFulfillment, error) {

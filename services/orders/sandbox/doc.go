@@ -19,6 +19,7 @@
 //	    422 SHIP_METHOD_UNKNOWN            "Unknown ship method \"X\": this warehouse ships with …"
 //	GET  /wms/{conn}/v1/orders/{wms_order_id}         the stored order, or 404 ORDER_NOT_FOUND
 //	GET  /wms/{conn}/v1/shipments?after=<cursor>&limit=<1-1000>   wms.ShipmentPage
+//	GET  /wms/{conn}/v1/inventory         wms.InventoryPage: the stock set through the admin API
 //
 // # Cart API (default root http://127.0.0.1:8092)
 //

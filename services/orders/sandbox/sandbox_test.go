@@ -241,3 +241,44 @@ func mustRequest(t *testing.T, method, url, body string) *http.Request {
 
 // waitABit yields for a moment while polling (a tick, not a sleep on an outcome).
 func waitABit() { <-time.After(time.Millisecond) }
+
+// The WMS answers its inventory API with the stock set through the admin API, per connection;
+// shipments name the order's merchant.
+func TestWMS_inventoryAndShipments(t *testing.T) {
+	t.Parallel()
+	sb := sandboxtest.Start(t, sandbox.Config{})
+	ctx := context.Background()
+	adm := sandbox.NewAdminClient(sb.WMSURL(), nil)
+	levels, err := adm.SetStock(ctx, "wms-1", wms.InventoryLevel{SKU: "B", Available: 2}, wms.InventoryLevel{SKU: "A", Available: -1})
+	must(t, err)
+	if len(levels) != 2 || levels[0].SKU != "A" {
+		t.Fatalf("stock %+v", levels)
+	}
+	c, err := wms.New(remote.Config{BaseURL: sb.WMSBaseURL("wms-1")}, nil)
+	must(t, err)
+	got, err := c.Inventory(ctx)
+	must(t, err)
+	if len(got) != 2 || got[0] != (wms.InventoryLevel{SKU: "A", Available: -1}) || got[1].Available != 2 {
+		t.Fatalf("inventory %+v", got)
+	}
+	other, err := wms.New(remote.Config{BaseURL: sb.WMSBaseURL("wms-2")}, nil)
+	must(t, err)
+	if got, err := other.Inventory(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("another connection's inventory: %+v, %v", got, err)
+	}
+	if _, err := adm.SetStock(ctx, "wms-1", wms.InventoryLevel{}); err == nil {
+		t.Fatal("a level without SKU was stored")
+	}
+	acc, err := c.SendOrder(ctx, wms.Order{OrderID: "o1", OrderNumber: "#1", MerchantID: "m1", ShipMethod: "UPS_GROUND",
+		ShipTo: wms.Address{Name: "A", Address1: "1 St", City: "C", PostalCode: "1", CountryCode: "US"},
+		Lines:  []wms.Line{{SKU: "A", Quantity: 1}}})
+	must(t, err)
+	if _, ok := sb.WMS.Ship(acc.WMSOrderID, sandbox.ShipRequest{}); !ok {
+		t.Fatal("ship")
+	}
+	page, err := c.Shipments(ctx, "", 10)
+	must(t, err)
+	if len(page.Shipments) != 1 || page.Shipments[0].MerchantID != "m1" || page.Shipments[0].OrderID != "o1" {
+		t.Fatalf("shipments %+v", page)
+	}
+}

@@ -46,6 +46,7 @@ type wmsConn struct {
 	byKey     map[string]*StoredOrder
 	orders    []*StoredOrder
 	shipments []wms.Shipment
+	stock     map[string]int64
 }
 
 // WMS is the sandbox WMS: an http.Handler serving the Rebound WMS API (outbound/wms) for any
@@ -83,9 +84,11 @@ func NewWMS(cfg Config, logger *slog.Logger) *WMS {
 	w.mux.HandleFunc("POST /wms/{conn}/v1/orders", w.createOrder)
 	w.mux.HandleFunc("GET /wms/{conn}/v1/orders/{id}", w.getOrder)
 	w.mux.HandleFunc("GET /wms/{conn}/v1/shipments", w.listShipments)
+	w.mux.HandleFunc("GET /wms/{conn}/v1/inventory", w.listInventory)
 	adminFailures(w.mux, w.faults, func(conn string, fl *Failure) { logChange(logger, "wms", conn, fl) })
 	w.mux.HandleFunc("GET /admin/orders", w.adminOrders)
 	w.mux.HandleFunc("POST /admin/orders/{id}/ship", w.adminShip)
+	w.mux.HandleFunc("PUT /admin/stock/{conn}", w.adminStock)
 	w.mux.HandleFunc("GET /admin/stats", func(rw http.ResponseWriter, r *http.Request) { writeJSON(rw, http.StatusOK, w.Stats()) })
 	w.mux.HandleFunc("POST /admin/reset", func(rw http.ResponseWriter, r *http.Request) {
 		w.Reset()
@@ -123,7 +126,7 @@ func (w *WMS) resetData() {
 func (w *WMS) connLocked(name string) *wmsConn {
 	c, ok := w.conns[name]
 	if !ok {
-		c = &wmsConn{byKey: make(map[string]*StoredOrder)}
+		c = &wmsConn{byKey: make(map[string]*StoredOrder), stock: make(map[string]int64)}
 		w.conns[name] = c
 	}
 	return c
@@ -340,7 +343,7 @@ func (w *WMS) Ship(wmsOrderID string, req ShipRequest) (wms.Shipment, bool) {
 	s := wms.Shipment{
 		Cursor: strconv.Itoa(len(c.shipments) + 1), ShipmentID: fmt.Sprintf("SHP-%07d", w.shipSeq),
 		WMSOrderID: so.WMSOrderID, OrderID: so.Order.OrderID, OrderNumber: so.Order.OrderNumber,
-		Carrier: cmp(req.Carrier, "UPS"), Service: cmp(req.Service, "Ground"),
+		MerchantID: so.Order.MerchantID, Carrier: cmp(req.Carrier, "UPS"), Service: cmp(req.Service, "Ground"),
 		TrackingNumber: cmp(req.TrackingNumber, fmt.Sprintf("1ZSBX%011d", w.shipSeq)),
 		ShippedAt:      time.Now().UTC(),
 	}
@@ -348,6 +351,56 @@ func (w *WMS) Ship(wmsOrderID string, req ShipRequest) (wms.Shipment, bool) {
 	c.shipments = append(c.shipments, s)
 	so.Shipments++
 	return s, true
+}
+
+func (w *WMS) listInventory(rw http.ResponseWriter, r *http.Request) {
+	fl, ok := w.api(rw, r)
+	if !ok {
+		return
+	}
+	page := wms.InventoryPage{Levels: w.Stock(r.PathValue("conn"))}
+	hold(r, fl)
+	writeJSON(rw, http.StatusOK, page)
+}
+
+// SetStock sets the stock of SKUs on a connection, as the warehouse counted it; the inventory API
+// answers with it.
+func (w *WMS) SetStock(conn string, levels ...wms.InventoryLevel) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.connLocked(conn)
+	for _, l := range levels {
+		c.stock[l.SKU] = l.Available
+	}
+}
+
+// Stock returns a connection's stock, by SKU.
+func (w *WMS) Stock(conn string) []wms.InventoryLevel {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := []wms.InventoryLevel{}
+	if c, ok := w.conns[conn]; ok {
+		for sku, n := range c.stock {
+			out = append(out, wms.InventoryLevel{SKU: sku, Available: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b wms.InventoryLevel) int { return strings.Compare(a.SKU, b.SKU) })
+	return out
+}
+
+func (w *WMS) adminStock(rw http.ResponseWriter, r *http.Request) {
+	var p wms.InventoryPage
+	if !decode(rw, r, &p) {
+		return
+	}
+	for i, l := range p.Levels {
+		if strings.TrimSpace(l.SKU) == "" {
+			writeError(rw, http.StatusUnprocessableEntity, "VALIDATION_FAILED", fmt.Sprintf("levels[%d].sku is required", i))
+			return
+		}
+	}
+	w.SetStock(r.PathValue("conn"), p.Levels...)
+	writeJSON(rw, http.StatusOK, wms.InventoryPage{Levels: w.Stock(r.PathValue("conn"))})
 }
 
 func cmp(v, def string) string {

@@ -25,6 +25,10 @@ const (
 	// ReasonManualAction is the held reason of a manual-action failure that came without an alert
 	// type.
 	ReasonManualAction = "manual_action"
+	// ActorRetryService is the actor of a resend the retry service asked for: a person's
+	// RetryService.RetryNow (or AlertService.ResendRecord) of a held or skipped order. The retry
+	// service already started a fresh window for it, so its OrderResendRequested is not reported.
+	ActorRetryService = "retry-service"
 )
 
 // Failure is a failed attempt as a connector saw it: the fields of a connectorv1.RecordFailed.

@@ -39,6 +39,11 @@
 // nothing, while an acceptance is always recorded: the WMS has the order. Edits, resends and
 // cancellations end the attempt in flight.
 //
+// RetrySeries tells who owns the next attempt: once an attempt failed (since the order was received
+// or last cancelled), its report started a retry series and the retry service makes the attempts
+// due, also right after an edit, a resend or a mapping release; until then the orders service
+// sends the order itself.
+//
 // # Connector reports
 //
 // Every delivery outcome is also a connector report (ConnectorReport): OrderDeliveryFailed is a

@@ -57,6 +57,9 @@ type Order struct {
 	stream events.StreamID
 	// st is the order's state; nil until OrderReceived.
 	st *ordersv1.Order
+	// failedSinceCanceled is true when an attempt failed since the order was received or last
+	// cancelled (see RetrySeries). Derived from the events, not part of the query state.
+	failedSinceCanceled bool
 }
 
 var _ aggregate.Root = (*Order)(nil)
@@ -91,6 +94,14 @@ func (o *Order) CartConnectionID() string { return o.st.GetCart().GetConnectionI
 
 // HeldReason returns the alert type the order is held on, while its status is error.
 func (o *Order) HeldReason() string { return o.st.GetHeldReason() }
+
+// RetrySeries reports whether an attempt to send the order failed since it was received or its
+// sending was last cancelled, and the WMS has not accepted it since. Its failure report started a
+// retry series for the order's record in the retry service (held, scheduled or exhausted), so the
+// retry service owns the next attempt: after an edit, a resend or a ship method mapping release it
+// makes an attempt due itself (RecordUpdated → RetryDue). Without a series, the orders service
+// sends the order itself after those commands.
+func (o *Order) RetrySeries() bool { return o.failedSinceCanceled }
 
 // NextAttemptID returns the attempt id for the service's own next attempt to send the order
 // ("<order id>-d<n>"): one more than the attempts started so far, so that every attempt reports
@@ -209,6 +220,7 @@ func (o *Order) apply(msg proto.Message) error {
 		st.PendingAttemptId = ""
 		clearDetour(st)
 		st.UpdatedAt = e.GetAcceptedAt()
+		o.failedSinceCanceled = false
 	case *ordersv1.OrderDeliveryFailed:
 		f := e.GetFailure()
 		st.LastFailure = f
@@ -219,6 +231,7 @@ func (o *Order) apply(msg proto.Message) error {
 		}
 		st.PendingAttemptId = ""
 		st.UpdatedAt = f.GetFailedAt()
+		o.failedSinceCanceled = true
 	case *ordersv1.OrderHeld:
 		st.Status = ordersv1.OrderStatus_ORDER_STATUS_ERROR
 		st.HeldReason, st.HeldAt = e.GetReason(), e.GetHeldAt()
@@ -241,6 +254,7 @@ func (o *Order) apply(msg proto.Message) error {
 		clearDetour(st)
 		st.CanceledAt = e.GetCanceledAt()
 		st.UpdatedAt = e.GetCanceledAt()
+		o.failedSinceCanceled = false
 	case *ordersv1.OrderSkipped:
 		st.Status = ordersv1.OrderStatus_ORDER_STATUS_SKIPPED
 		st.PendingAttemptId = ""

@@ -115,18 +115,7 @@ type Edit struct {
 // window on the RecordUpdated report. An edit that changes nothing is a no-op. Orders the WMS
 // accepted cannot be edited (ErrWrongState); a cancelled order can, and stays cancelled.
 func (o *Order) Edit(e Edit, actor string, now time.Time) error {
-	var errs []error
-	if e.ShipTo != nil {
-		errs = append(errs, validAddress("ship_to", e.ShipTo)...)
-	}
-	if e.ShipMethodCode != "" {
-		errs = append(errs, validShipMethodCode("ship_method_code", e.ShipMethodCode))
-	}
-	if e.Lines != nil {
-		errs = append(errs, validLines("lines", e.Lines)...)
-	}
-	errs = append(errs, validActor(actor))
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(ValidateEdit(e), validActor(actor)); err != nil {
 		return err
 	}
 	if o.st == nil || !o.editable() {

@@ -17,7 +17,8 @@ import (
 //   - OrderAcceptedByWMS → RecordSucceeded of the order record (external id: the WMS order id);
 //   - OrderEdited → RecordUpdated (edited, with the changed fields);
 //   - OrderReleased with cause ship_method_mapped → RecordUpdated (edited, "ship_method");
-//   - OrderResendRequested → RecordUpdated (resend_requested);
+//   - OrderResendRequested → RecordUpdated (resend_requested), except a resend by the retry
+//     service (actor ActorRetryService), which restarted its series itself;
 //   - OrderSendingCanceled → RecordUpdated (canceled);
 //   - OrderTrackingPushFailed → RecordFailed of the tracking record;
 //   - OrderConfirmed → RecordSucceeded of the tracking record.
@@ -40,6 +41,9 @@ func ConnectorReport(msg proto.Message) (proto.Message, bool) {
 		}
 		return updated(e.GetRecord(), connectorv1.RecordChange_RECORD_CHANGE_EDITED, []string{"ship_method"}, e.GetActor(), e.GetReleasedAt()), true
 	case *ordersv1.OrderResendRequested:
+		if e.GetActor() == ActorRetryService {
+			return nil, false
+		}
 		return updated(e.GetRecord(), connectorv1.RecordChange_RECORD_CHANGE_RESEND_REQUESTED, nil, e.GetActor(), e.GetRequestedAt()), true
 	case *ordersv1.OrderSendingCanceled:
 		return updated(e.GetRecord(), connectorv1.RecordChange_RECORD_CHANGE_CANCELED, nil, e.GetActor(), e.GetCanceledAt()), true

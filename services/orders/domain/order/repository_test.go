@@ -24,7 +24,7 @@ func TestRepository_storesOrdersOnTheirSubjectsOnce(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			store := memstore.New(events.NewRegistry(order.EventTypes()...))
-			repo, err := aggregate.NewRepository(store, order.AggregateType, order.New, aggregate.Config{CacheSize: cache})
+			repo, err := aggregate.NewRepository(store, order.New, aggregate.Config{CacheSize: cache})
 			must(t, err)
 			c := newClock()
 			number := fmt.Sprint("#R-", cache)
@@ -35,21 +35,21 @@ func TestRepository_storesOrdersOnTheirSubjectsOnce(t *testing.T) {
 				return err
 			}
 			input := events.Envelope{EventID: events.NewEventID()}
-			_, err = repo.Update(ctx, stream, events.CausedBy(input), submit)
-			must(t, err)
+			must(t, repo.Update(ctx, stream, events.CausedBy(input), submit))
 			// The same request redelivered is recognised; a new request with the same payload
 			// changes nothing either.
-			if _, err := repo.Update(ctx, stream, events.CausedBy(input), submit); !errors.Is(err, aggregate.ErrAlreadyApplied) {
+			if err := repo.Update(ctx, stream, events.CausedBy(input), submit); !errors.Is(err, aggregate.ErrAlreadyApplied) {
 				t.Fatalf("redelivered submission: %v, want ErrAlreadyApplied", err)
 			}
-			_, err = repo.Update(ctx, stream, events.Metadata{}, submit)
-			must(t, err)
+			must(t, repo.Update(ctx, stream, events.Metadata{}, submit))
 
-			o, err := repo.Update(ctx, stream, events.Metadata{}, func(o *order.Order) error {
-				return o.AttemptDelivery(o.NextAttemptID(), ordersv1.DeliveryTrigger_DELIVERY_TRIGGER_RECEIVED, unmapped(), c.Advance(time.Second))
-			})
-			must(t, err)
-			wantStatus(t, o, stError)
+			must(t, repo.Update(ctx, stream, events.Metadata{}, func(o *order.Order) error {
+				if err := o.AttemptDelivery(o.NextAttemptID(), ordersv1.DeliveryTrigger_DELIVERY_TRIGGER_RECEIVED, unmapped(), c.Advance(time.Second)); err != nil {
+					return err
+				}
+				wantStatus(t, o, stError)
+				return nil
+			}))
 
 			loaded, err := store.Load(ctx, stream, 0)
 			must(t, err)
@@ -61,14 +61,14 @@ func TestRepository_storesOrdersOnTheirSubjectsOnce(t *testing.T) {
 				t.Fatalf("stored on %s, want %s", got, want)
 			}
 			// A wrong-state command stores nothing and says so.
-			_, err = repo.Update(ctx, stream, events.Metadata{}, func(o *order.Order) error {
+			err = repo.Update(ctx, stream, events.Metadata{}, func(o *order.Order) error {
 				return o.AttemptDelivery("rec_1-w1-a1", ordersv1.DeliveryTrigger_DELIVERY_TRIGGER_RETRY, mapped(), c.Now())
 			})
 			wantWrongState(t, err)
-			rebuilt, err := repo.Load(ctx, stream)
+			rebuilt, loaded2, err := repo.Read(ctx, stream)
 			must(t, err)
-			if rebuilt.State.Version != 3 || rebuilt.Root.HeldReason() != order.ReasonShipMethodUnmapped {
-				t.Fatalf("reloaded version %d, held %q", rebuilt.State.Version, rebuilt.Root.HeldReason())
+			if loaded2.State.Version != 3 || rebuilt.HeldReason() != order.ReasonShipMethodUnmapped {
+				t.Fatalf("reloaded version %d, held %q", loaded2.State.Version, rebuilt.HeldReason())
 			}
 		})
 	}

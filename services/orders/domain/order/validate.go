@@ -129,16 +129,41 @@ func (s Submission) validate() error {
 	errs = append(errs, token("warehouse_id", s.WarehouseID, false))
 	errs = append(errs, validConnection("cart", s.Cart)...)
 	errs = append(errs, validConnection("wms", s.WMS)...)
-	errs = append(errs,
+	errs = append(errs, s.validateContent())
+	return errors.Join(errs...)
+}
+
+// ValidateContent checks what a cart says about an order — its number, cart id, currency, ship
+// method code, ship-to address and lines — without the routing (account, connections) the
+// service fills in, so that a request can be refused before anything is loaded.
+func ValidateContent(s Submission) error { return s.validateContent() }
+
+func (s Submission) validateContent() error {
+	errs := []error{
 		text("order_number", s.OrderNumber, connector.MaxRefLen, true),
 		text("cart_order_id", s.CartOrderID, connector.MaxRefLen, false),
 		validShipMethodCode("ship_method_code", s.ShipMethodCode),
-	)
+	}
 	if s.Currency != "" && !currencyRE.MatchString(s.Currency) {
 		errs = append(errs, fieldErr("currency", "%q must be an ISO 4217 code such as USD", s.Currency))
 	}
 	errs = append(errs, validAddress("ship_to", s.ShipTo)...)
 	errs = append(errs, validLines("lines", s.Lines)...)
+	return errors.Join(errs...)
+}
+
+// ValidateEdit checks an edit's values (what Edit checks before it looks at the order).
+func ValidateEdit(e Edit) error {
+	var errs []error
+	if e.ShipTo != nil {
+		errs = append(errs, validAddress("ship_to", e.ShipTo)...)
+	}
+	if e.ShipMethodCode != "" {
+		errs = append(errs, validShipMethodCode("ship_method_code", e.ShipMethodCode))
+	}
+	if e.Lines != nil {
+		errs = append(errs, validLines("lines", e.Lines)...)
+	}
 	return errors.Join(errs...)
 }
 

@@ -10,6 +10,8 @@
 //	    4xx/5xx {"error": {"code": "…", "message": "…"}}, 429 with Retry-After
 //	GET  {base}/v1/shipments?after=<cursor>&limit=<n>
 //	    200 ShipmentPage               shipments after the cursor, oldest first
+//	GET  {base}/v1/inventory
+//	    200 InventoryPage              the stock available per SKU
 //
 // Credentials travel as "Authorization: Bearer <token>" (or basic auth), per remote.Config.
 // Every outcome of a call that is not a success is a *remote.Failure (see outbound/remote).
@@ -39,6 +41,8 @@ type Connector interface {
 	SendOrder(ctx context.Context, o Order) (Acceptance, error)
 	// Shipments returns the shipments after the cursor (empty: from the first), at most limit.
 	Shipments(ctx context.Context, after string, limit int) (ShipmentPage, error)
+	// Inventory returns the stock available per SKU.
+	Inventory(ctx context.Context) ([]InventoryLevel, error)
 }
 
 // Order is an order as the WMS API takes it.
@@ -105,6 +109,8 @@ type Shipment struct {
 	OrderID string `json:"order_id"`
 	// OrderNumber is the order number, as sent.
 	OrderNumber string `json:"order_number"`
+	// MerchantID is the merchant account of the order, as sent.
+	MerchantID string `json:"merchant_id,omitempty"`
 	// Carrier, Service, TrackingNumber and TrackingURL describe the parcel.
 	Carrier        string `json:"carrier"`
 	Service        string `json:"service,omitempty"`
@@ -120,6 +126,20 @@ type ShipmentPage struct {
 	Shipments []Shipment `json:"shipments"`
 	// Next is the cursor to read on from (the last shipment's, or the one passed in).
 	Next string `json:"next"`
+}
+
+// InventoryLevel is the stock of one SKU.
+type InventoryLevel struct {
+	// SKU is the product SKU.
+	SKU string `json:"sku"`
+	// Available is the stock available to sell.
+	Available int64 `json:"available"`
+}
+
+// InventoryPage is the WMS's answer to an inventory request.
+type InventoryPage struct {
+	// Levels are the levels, by SKU.
+	Levels []InventoryLevel `json:"levels"`
 }
 
 // OrderOf returns an order's state as the WMS API takes it, with the WMS ship method to send.
@@ -207,4 +227,13 @@ func (c *Client) Shipments(ctx context.Context, after string, limit int) (Shipme
 		p.Next = after
 	}
 	return p, nil
+}
+
+// Inventory implements Connector: GET /v1/inventory.
+func (c *Client) Inventory(ctx context.Context) ([]InventoryLevel, error) {
+	var p InventoryPage
+	if _, err := c.rc.Do(ctx, remote.Request{Method: http.MethodGet, Path: "/v1/inventory"}, &p); err != nil {
+		return nil, err
+	}
+	return p.Levels, nil
 }
