@@ -19,6 +19,8 @@ require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
@@ -37,6 +39,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/synadia-io/orbit.go/jetstreamext v0.3.2 // indirect
 	github.com/synadia-io/orbit.go/natsext v0.1.3 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -50,4 +53,17 @@ replace (
 	github.com/reboundhq/rebound/events => ../../events
 	github.com/reboundhq/rebound/proto => ../../proto
 	github.com/reboundhq/rebound/rpc => ../../rpc
+)
+
+require (
+	github.com/chromedp/chromedp v0.23.0
+	github.com/reboundhq/rebound/services/alerts v0.0.0
+	github.com/reboundhq/rebound/services/orders v0.0.0
+	github.com/reboundhq/rebound/services/retry v0.0.0
+)
+
+replace (
+	github.com/reboundhq/rebound/services/alerts => ../alerts
+	github.com/reboundhq/rebound/services/orders => ../orders
+	github.com/reboundhq/rebound/services/retry => ../retry
 )
