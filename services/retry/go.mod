@@ -3,6 +3,7 @@ module github.com/reboundhq/rebound/services/retry
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/reboundhq/rebound/connector v0.0.0
 	github.com/reboundhq/rebound/events v0.0.0

@@ -31,10 +31,10 @@ import (
 	"github.com/reboundhq/rebound/services/alerts/domain/outage"
 )
 
-// Repository loads and saves the aggregates of one type (outbound/store.Repo).
+// Repository loads and saves the aggregates of one type (events/aggregate.Repository).
 type Repository[A aggregate.Root] interface {
-	// Update runs fn on the aggregate and stores what it raised; see store.Repo.Update. The
-	// aggregate may be read only inside fn.
+	// Update runs fn on the aggregate and stores what it raised; see
+	// aggregate.Repository.Update. The aggregate may be read only inside fn.
 	Update(ctx context.Context, stream events.StreamID, meta events.Metadata, fn func(A) error) error
 	// View runs fn on the aggregate as last known, without changing it.
 	View(ctx context.Context, stream events.StreamID, fn func(A)) error

@@ -13,6 +13,7 @@ import (
 	"github.com/reboundhq/rebound/connector"
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/events/bus"
+	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/events/wire"
 	"github.com/reboundhq/rebound/services/alerts/domain/alert"
 	"github.com/reboundhq/rebound/services/alerts/inbound/consumers"
@@ -21,12 +22,13 @@ import (
 
 // A service stopped mid-way (its bus and timers) and replaced by a new one on the same server
 // loses nothing and duplicates nothing: every failure counts once, every alert is raised once,
-// and the grace timers armed by the first service fire once, through the second.
+// and the grace timers armed by the first service fire once, through the second. Its caches are
+// tiny, so most loads restore a snapshot from the SNAPSHOTS bucket (the second service's too).
 func TestService_restartLosesNothingAndDuplicatesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	// Longer than the app's margin for arming timers alongside the append.
-	cfg := service.Config{Alert: alert.Config{GracePeriod: 7 * time.Second}, Workers: 4}
+	cfg := service.Config{Alert: alert.Config{GracePeriod: 7 * time.Second}, Workers: 4, AlertCache: 3, DetectorCache: 1}
 	first := e.start(cfg)
 	const records, rounds = 12, 3
 	refs := make([]*connectorv1.RecordRef, records)
@@ -72,6 +74,24 @@ func TestService_restartLosesNothingAndDuplicatesNothing(t *testing.T) {
 		idx, err := e.store.Load(t.Context(), events.StreamID{AggregateType: "record_alerts", Account: e.account, ID: connector.RecordKeyOf(ref)}, 0)
 		if err != nil || len(idx.Events) != 1 {
 			t.Errorf("record %d's index has %d events (%v); want 1", i, len(idx.Events), err)
+		}
+	}
+	// Aggregates that left the caches were saved: alerts, record indexes and detectors.
+	kv, err := e.js.KeyValue(t.Context(), natsstore.SnapshotBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"alert", "record_alerts", "outage"} {
+		keys, err := kv.ListKeysFiltered(t.Context(), typ+"."+e.account+".>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for range keys.Keys() {
+			n++
+		}
+		if n == 0 {
+			t.Errorf("no %s snapshots in %s", typ, natsstore.SnapshotBucket)
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/reboundhq/rebound/connector/classify"
 	"github.com/reboundhq/rebound/connector/ingest"
 	"github.com/reboundhq/rebound/events"
+	"github.com/reboundhq/rebound/events/aggregate"
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/timer"
 	"github.com/reboundhq/rebound/rpc/errmap"
@@ -39,7 +40,7 @@ import (
 	"github.com/reboundhq/rebound/services/alerts/inbound/consumers"
 	"github.com/reboundhq/rebound/services/alerts/inbound/grpcapi"
 	"github.com/reboundhq/rebound/services/alerts/outbound/grace"
-	"github.com/reboundhq/rebound/services/alerts/outbound/store"
+	"github.com/reboundhq/rebound/services/alerts/outbound/snapshots"
 )
 
 // Clock tells the service's time.
@@ -53,8 +54,13 @@ func (systemClock) Now() time.Time { return time.Now().UTC() }
 type Deps struct {
 	// Store is the event store (its registry must know every type in Registry).
 	Store events.Store
-	// JS is the JetStream context the grace timers use.
+	// JS is the JetStream context the grace timers (and the snapshots) use.
 	JS jetstream.JetStream
+	// Snapshots keeps the snapshots of alerts, outage detectors and record indexes (see
+	// aggregate.Config.Snapshots). When nil, the service keeps them in natsstore's SNAPSHOTS
+	// bucket through JS, opened by Run or on first use (outbound/snapshots), unless
+	// Config.DisableSnapshots.
+	Snapshots aggregate.SnapshotStore
 	// Ingester stores connector reports: IngestService and ResendRecord write through it.
 	Ingester *ingest.Ingester
 	// Log receives the service's log; nil discards it.
@@ -80,6 +86,10 @@ type Config struct {
 	AlertCache int
 	// DetectorCache is how many connections' outage detectors stay in memory; default 2 000.
 	DetectorCache int
+	// DisableSnapshots turns snapshots off: an aggregate that is not cached is folded from all
+	// its events. By default an aggregate that leaves the cache is saved as a snapshot, and
+	// loaded from it and the events after it the next time (see Deps.Snapshots).
+	DisableSnapshots bool
 	// Timer configures the timers stream the grace timers live on (default TIMERS).
 	Timer timer.Config
 }
@@ -120,12 +130,14 @@ func (c Config) Validate() error {
 type Service struct {
 	app     *app.Application
 	timers  *grace.Timers
+	snaps   *snapshots.Snapshots // nil unless the service opens the bucket itself
 	in      *ingest.Ingester
 	workers int
 	log     *slog.Logger
 }
 
-// New builds the service; it does no I/O (the timers stream is set up on first use).
+// New builds the service; it does no I/O (the timers stream and the SNAPSHOTS bucket are set up
+// on first use, or by Run).
 func New(deps Deps, cfg Config) (*Service, error) {
 	var errs []error
 	if deps.Store == nil {
@@ -170,15 +182,25 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := store.NewRepo(deps.Store, alertFactory, cfg.AlertCache)
+	snaps, own := deps.Snapshots, (*snapshots.Snapshots)(nil)
+	switch {
+	case cfg.DisableSnapshots:
+		snaps = nil
+	case snaps == nil:
+		if own, err = snapshots.New(deps.JS, 1); err != nil {
+			return nil, err
+		}
+		snaps = own
+	}
+	alerts, err := aggregate.NewRepository(deps.Store, alertFactory, aggregate.Config{CacheSize: cfg.AlertCache, Snapshots: snaps})
 	if err != nil {
 		return nil, err
 	}
-	detectors, err := store.NewRepo(deps.Store, detectorFactory, cfg.DetectorCache)
+	detectors, err := aggregate.NewRepository(deps.Store, detectorFactory, aggregate.Config{CacheSize: cfg.DetectorCache, Snapshots: snaps})
 	if err != nil {
 		return nil, err
 	}
-	indexes, err := store.NewRepo(deps.Store, index.New, cfg.AlertCache)
+	indexes, err := aggregate.NewRepository(deps.Store, index.New, aggregate.Config{CacheSize: cfg.AlertCache, Snapshots: snaps})
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +215,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{app: a, timers: timers, in: deps.Ingester, workers: cfg.Workers, log: log}, nil
+	return &Service{app: a, timers: timers, snaps: own, in: deps.Ingester, workers: cfg.Workers, log: log}, nil
 }
 
 // Handlers returns the bus handlers to register on the process's bus: alerts-records,
@@ -213,9 +235,16 @@ func (s *Service) Register(srv *server.Server) {
 
 var registerErrors sync.Once
 
-// Run runs the grace timers until ctx ends, then returns nil once the firings in progress are
-// handled.
+// Run opens the SNAPSHOTS bucket (when the service keeps its snapshots itself; it runs without
+// them, with a warning, while the bucket cannot be opened), then runs the grace timers until ctx
+// ends, and returns nil once the firings in progress are handled.
 func (s *Service) Run(ctx context.Context) error {
+	if s.snaps != nil {
+		if err := s.snaps.Ensure(ctx); err != nil && ctx.Err() == nil {
+			// Snapshots only make loads cheaper: run without them until the bucket opens.
+			s.log.Warn("snapshots unavailable", slog.Any("error", err))
+		}
+	}
 	if err := s.timers.Run(ctx, consumers.Grace(s.app)); err != nil {
 		return fmt.Errorf("alerts: grace timers: %w", err)
 	}

@@ -202,10 +202,24 @@ type fixture struct {
 	app    app.Application
 }
 
-func newFixture(t *testing.T) *fixture {
+// eachFixture runs test on two repositories: one that keeps the schedules in memory, and one that
+// keeps a single schedule, saves the others as snapshots when they leave and restores them.
+func eachFixture(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for name, cfg := range map[string]aggregate.Config{
+		"cached":    {CacheSize: 16},
+		"snapshots": {CacheSize: 1, Snapshots: aggregate.NewMemorySnapshots()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newFixture(t, cfg))
+		})
+	}
+}
+
+func newFixture(t *testing.T, cfg aggregate.Config) *fixture {
 	t.Helper()
 	store := memstore.New(events.NewRegistry(domain.Events()...))
-	repo, err := aggregate.NewRepository(store, domain.AggregateType, domain.New, aggregate.Config{CacheSize: 16})
+	repo, err := aggregate.NewRepository(store, domain.New, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,143 +295,146 @@ func (f *fixture) load(t *testing.T, ref *connectorv1.RecordRef) (*retryv1.Retry
 
 func TestSchedules_timerFollowsTheSchedule(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ref := orderRef("o1")
-	stream := domain.StreamOf(ref)
+	eachFixture(t, func(t *testing.T, f *fixture) {
+		ref := orderRef("o1")
+		stream := domain.StreamOf(ref)
 
-	f.fail(t, ref, "a0")
-	s, _ := f.load(t, ref)
-	due, ok := f.timers.at(stream)
-	if !ok || !due.Equal(s.GetNextAttemptAt().AsTime()) {
-		t.Fatalf("timer %s (%v); want it at the next attempt %s", due, ok, s.GetNextAttemptAt().AsTime())
-	}
+		f.fail(t, ref, "a0")
+		s, _ := f.load(t, ref)
+		due, ok := f.timers.at(stream)
+		if !ok || !due.Equal(s.GetNextAttemptAt().AsTime()) {
+			t.Fatalf("timer %s (%v); want it at the next attempt %s", due, ok, s.GetNextAttemptAt().AsTime())
+		}
 
-	// The timer goes off: attempt 1 is due and the timer is armed again for the follow-up.
-	f.clock.Set(due.Add(3 * time.Millisecond))
-	if err := f.app.Commands.FireTimer.Handle(t.Context(), app.FireTimer{Schedule: stream, DueAt: due}); err != nil {
-		t.Fatal(err)
-	}
-	s, history := f.load(t, ref)
-	followUp, ok := f.timers.at(stream)
-	if s.GetLastAttempt().GetAttempt() != 1 || !ok || !followUp.Equal(s.GetNextAttemptAt().AsTime()) || !followUp.After(due) {
-		t.Fatalf("after the timer: attempt %d, timer %s (%v), next %s", s.GetLastAttempt().GetAttempt(), followUp, ok, s.GetNextAttemptAt().AsTime())
-	}
-	// The same firing delivered again changes nothing and keeps the follow-up armed.
-	if err := f.app.Commands.FireTimer.Handle(t.Context(), app.FireTimer{Schedule: stream, DueAt: due}); err != nil {
-		t.Fatal(err)
-	}
-	if _, again := f.load(t, ref); len(again) != len(history) {
-		t.Fatalf("a repeated firing stored %d more events", len(again)-len(history))
-	}
-	if at, ok := f.timers.at(stream); !ok || !at.Equal(followUp) {
-		t.Fatalf("timer %s (%v) after a repeated firing; want %s", at, ok, followUp)
-	}
+		// The timer goes off: attempt 1 is due and the timer is armed again for the follow-up.
+		f.clock.Set(due.Add(3 * time.Millisecond))
+		if err := f.app.Commands.FireTimer.Handle(t.Context(), app.FireTimer{Schedule: stream, DueAt: due}); err != nil {
+			t.Fatal(err)
+		}
+		s, history := f.load(t, ref)
+		followUp, ok := f.timers.at(stream)
+		if s.GetLastAttempt().GetAttempt() != 1 || !ok || !followUp.Equal(s.GetNextAttemptAt().AsTime()) || !followUp.After(due) {
+			t.Fatalf("after the timer: attempt %d, timer %s (%v), next %s", s.GetLastAttempt().GetAttempt(), followUp, ok, s.GetNextAttemptAt().AsTime())
+		}
+		// The same firing delivered again changes nothing and keeps the follow-up armed.
+		if err := f.app.Commands.FireTimer.Handle(t.Context(), app.FireTimer{Schedule: stream, DueAt: due}); err != nil {
+			t.Fatal(err)
+		}
+		if _, again := f.load(t, ref); len(again) != len(history) {
+			t.Fatalf("a repeated firing stored %d more events", len(again)-len(history))
+		}
+		if at, ok := f.timers.at(stream); !ok || !at.Equal(followUp) {
+			t.Fatalf("timer %s (%v) after a repeated firing; want %s", at, ok, followUp)
+		}
 
-	// Success: completed, the timer is gone.
-	f.clock.Set(f.clock.Now().Add(time.Second))
-	now := f.clock.Now()
-	m := &connectorv1.RecordSucceeded{Record: ref, AttemptId: s.GetLastAttempt().GetAttemptId(), SucceededAt: timestamppb.New(now)}
-	if err := f.app.Commands.RecordSuccess.Handle(t.Context(), app.RecordSuccess{Env: events.NewEvent(m, events.Metadata{}).Envelope, Success: m}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := f.timers.at(stream); ok {
-		t.Fatal("the timer of a completed schedule is still armed")
-	}
-	// A stale timer of the completed schedule changes nothing and arms nothing.
-	if err := f.app.Commands.FireTimer.Handle(t.Context(), app.FireTimer{Schedule: stream, DueAt: followUp}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := f.timers.at(stream); ok {
-		t.Fatal("a stale timer re-armed a completed schedule")
-	}
+		// Success: completed, the timer is gone.
+		f.clock.Set(f.clock.Now().Add(time.Second))
+		now := f.clock.Now()
+		m := &connectorv1.RecordSucceeded{Record: ref, AttemptId: s.GetLastAttempt().GetAttemptId(), SucceededAt: timestamppb.New(now)}
+		if err := f.app.Commands.RecordSuccess.Handle(t.Context(), app.RecordSuccess{Env: events.NewEvent(m, events.Metadata{}).Envelope, Success: m}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.timers.at(stream); ok {
+			t.Fatal("the timer of a completed schedule is still armed")
+		}
+		// A stale timer of the completed schedule changes nothing and arms nothing.
+		if err := f.app.Commands.FireTimer.Handle(t.Context(), app.FireTimer{Schedule: stream, DueAt: followUp}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.timers.at(stream); ok {
+			t.Fatal("a stale timer re-armed a completed schedule")
+		}
+	})
 }
 
 func TestSchedules_redeliveryRepairsTheTimer(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	ref := orderRef("o2")
-	stream := domain.StreamOf(ref)
-	now := f.clock.Now()
-	m := &connectorv1.RecordFailed{Record: ref, AttemptId: "a0", Message: "timeout", Code: "timeout",
-		AttemptedAt: timestamppb.New(now), FailedAt: timestamppb.New(now)}
-	cmd := app.RecordFailure{Env: events.NewEvent(m, events.Metadata{}).Envelope, Failure: m}
+	eachFixture(t, func(t *testing.T, f *fixture) {
+		ref := orderRef("o2")
+		stream := domain.StreamOf(ref)
+		now := f.clock.Now()
+		m := &connectorv1.RecordFailed{Record: ref, AttemptId: "a0", Message: "timeout", Code: "timeout",
+			AttemptedAt: timestamppb.New(now), FailedAt: timestamppb.New(now)}
+		cmd := app.RecordFailure{Env: events.NewEvent(m, events.Metadata{}).Envelope, Failure: m}
 
-	// The events are stored but arming the timer fails (a crash would do the same).
-	f.timers.fail = errors.New("timers unavailable")
-	if err := f.app.Commands.RecordFailure.Handle(t.Context(), cmd); err == nil {
-		t.Fatal("the failure was handled though its timer could not be armed")
-	}
-	if _, ok := f.timers.at(stream); ok {
-		t.Fatal("a timer is armed")
-	}
-	// The bus delivers the failure again: it is not applied twice, and the timer is armed.
-	f.timers.fail = nil
-	if err := f.app.Commands.RecordFailure.Handle(t.Context(), cmd); err != nil {
-		t.Fatal(err)
-	}
-	s, history := f.load(t, ref)
-	if len(history) != 1 {
-		t.Fatalf("%d events after the redelivery; want 1", len(history))
-	}
-	if at, ok := f.timers.at(stream); !ok || !at.Equal(s.GetNextAttemptAt().AsTime()) {
-		t.Fatalf("timer %s (%v) after the redelivery; want %s", at, ok, s.GetNextAttemptAt().AsTime())
-	}
+		// The events are stored but arming the timer fails (a crash would do the same).
+		f.timers.fail = errors.New("timers unavailable")
+		if err := f.app.Commands.RecordFailure.Handle(t.Context(), cmd); err == nil {
+			t.Fatal("the failure was handled though its timer could not be armed")
+		}
+		if _, ok := f.timers.at(stream); ok {
+			t.Fatal("a timer is armed")
+		}
+		// The bus delivers the failure again: it is not applied twice, and the timer is armed.
+		f.timers.fail = nil
+		if err := f.app.Commands.RecordFailure.Handle(t.Context(), cmd); err != nil {
+			t.Fatal(err)
+		}
+		s, history := f.load(t, ref)
+		if len(history) != 1 {
+			t.Fatalf("%d events after the redelivery; want 1", len(history))
+		}
+		if at, ok := f.timers.at(stream); !ok || !at.Equal(s.GetNextAttemptAt().AsTime()) {
+			t.Fatalf("timer %s (%v) after the redelivery; want %s", at, ok, s.GetNextAttemptAt().AsTime())
+		}
+	})
 }
 
 func TestOutage_pauseResumeAndDrain(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	refs := []*connectorv1.RecordRef{orderRef("p1"), orderRef("p2"), orderRef("p3")}
-	for _, r := range refs[:2] {
-		f.fail(t, r, "a0")
-	}
-	conn := app.Connection{Account: "merchant-1", ID: "wms-1"}
-	pause := app.PauseForOutage{
-		Env:        events.Envelope{EventID: events.NewEventID()},
-		Connection: connectionRef(), Outage: outageRef(), Down: true,
-		Records: covered(refs[0]),
-	}
-	if err := f.app.Commands.PauseForOutage.Handle(t.Context(), pause); err != nil {
-		t.Fatal(err)
-	}
-	// The first is covered and paused: no timer. The second is not covered: it keeps its timer.
-	if _, ok := f.timers.at(domain.StreamOf(refs[0])); ok {
-		t.Fatal("a paused schedule has a timer")
-	}
-	if _, ok := f.timers.at(domain.StreamOf(refs[1])); !ok {
-		t.Fatal("a schedule the outage does not cover lost its timer")
-	}
-	// The third fails while the connection is down: paused at once.
-	f.fail(t, refs[2], "a0")
-	if s, _ := f.load(t, refs[2]); s.GetStatus() != retryv1.RetryStatus_RETRY_STATUS_PAUSED {
-		t.Fatalf("a failure during the outage left the schedule %s", s.GetStatus())
-	}
-	if len(f.index.paused) != 2 {
-		t.Fatalf("paused index %v; want the two paused schedules", f.index.paused)
-	}
-
-	f.clock.Set(t0.Add(2 * time.Hour))
-	recovered := app.ResumeAfterOutage{Env: events.Envelope{EventID: events.NewEventID()}, Recovered: recoveredOf(refs[0])}
-	if err := f.app.Commands.ResumeAfterOutage.Handle(t.Context(), recovered); err != nil {
-		t.Fatal(err)
-	}
-	job, ok := f.index.drains[conn]
-	if !ok || f.index.down[conn] {
-		t.Fatalf("drain job %v (%v), down %v", job, ok, f.index.down[conn])
-	}
-	if err := f.app.Commands.DrainConnection.Handle(t.Context(), job, noLimit{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []*connectorv1.RecordRef{refs[0], refs[2]} {
-		s, _ := f.load(t, r)
-		at, ok := f.timers.at(domain.StreamOf(r))
-		if s.GetStatus() != retryv1.RetryStatus_RETRY_STATUS_SCHEDULED || !ok || at.After(f.clock.Now().Add(time.Second)) {
-			t.Fatalf("%s after the drain: %s, timer %s (%v); want scheduled at once", r.GetRecordId(), s.GetStatus(), at, ok)
+	eachFixture(t, func(t *testing.T, f *fixture) {
+		refs := []*connectorv1.RecordRef{orderRef("p1"), orderRef("p2"), orderRef("p3")}
+		for _, r := range refs[:2] {
+			f.fail(t, r, "a0")
 		}
-	}
-	if len(f.index.paused) != 0 || len(f.index.drains) != 0 {
-		t.Fatalf("after the drain: paused %v, drains %v", f.index.paused, f.index.drains)
-	}
+		conn := app.Connection{Account: "merchant-1", ID: "wms-1"}
+		pause := app.PauseForOutage{
+			Env:        events.Envelope{EventID: events.NewEventID()},
+			Connection: connectionRef(), Outage: outageRef(), Down: true,
+			Records: covered(refs[0]),
+		}
+		if err := f.app.Commands.PauseForOutage.Handle(t.Context(), pause); err != nil {
+			t.Fatal(err)
+		}
+		// The first is covered and paused: no timer. The second is not covered: it keeps its timer.
+		if _, ok := f.timers.at(domain.StreamOf(refs[0])); ok {
+			t.Fatal("a paused schedule has a timer")
+		}
+		if _, ok := f.timers.at(domain.StreamOf(refs[1])); !ok {
+			t.Fatal("a schedule the outage does not cover lost its timer")
+		}
+		// The third fails while the connection is down: paused at once.
+		f.fail(t, refs[2], "a0")
+		if s, _ := f.load(t, refs[2]); s.GetStatus() != retryv1.RetryStatus_RETRY_STATUS_PAUSED {
+			t.Fatalf("a failure during the outage left the schedule %s", s.GetStatus())
+		}
+		if len(f.index.paused) != 2 {
+			t.Fatalf("paused index %v; want the two paused schedules", f.index.paused)
+		}
+
+		f.clock.Set(t0.Add(2 * time.Hour))
+		recovered := app.ResumeAfterOutage{Env: events.Envelope{EventID: events.NewEventID()}, Recovered: recoveredOf(refs[0])}
+		if err := f.app.Commands.ResumeAfterOutage.Handle(t.Context(), recovered); err != nil {
+			t.Fatal(err)
+		}
+		job, ok := f.index.drains[conn]
+		if !ok || f.index.down[conn] {
+			t.Fatalf("drain job %v (%v), down %v", job, ok, f.index.down[conn])
+		}
+		if err := f.app.Commands.DrainConnection.Handle(t.Context(), job, noLimit{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*connectorv1.RecordRef{refs[0], refs[2]} {
+			s, _ := f.load(t, r)
+			at, ok := f.timers.at(domain.StreamOf(r))
+			if s.GetStatus() != retryv1.RetryStatus_RETRY_STATUS_SCHEDULED || !ok || at.After(f.clock.Now().Add(time.Second)) {
+				t.Fatalf("%s after the drain: %s, timer %s (%v); want scheduled at once", r.GetRecordId(), s.GetStatus(), at, ok)
+			}
+		}
+		if len(f.index.paused) != 0 || len(f.index.drains) != 0 {
+			t.Fatalf("after the drain: paused %v, drains %v", f.index.paused, f.index.drains)
+		}
+	})
 }
 
 func connectionRef() *alertsv1.ConnectionRef {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	retryv1 "github.com/reboundhq/rebound/proto/gen/rebound/retry/v1"
+
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/services/retry/domain"
 )
@@ -33,7 +35,7 @@ func NewCancelRetryHandler(schedules *Schedules, clock Clock) (CancelRetryHandle
 }
 
 // Handle runs the command and returns the schedule after it. Errors as RetryNowHandler.Handle.
-func (h CancelRetryHandler) Handle(ctx context.Context, cmd CancelRetry) (*domain.Schedule, error) {
+func (h CancelRetryHandler) Handle(ctx context.Context, cmd CancelRetry) (*retryv1.RetrySchedule, error) {
 	if cmd.Authorize == nil {
 		return nil, errors.New("retry app: CancelRetry needs an Authorize check")
 	}

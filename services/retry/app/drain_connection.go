@@ -73,12 +73,12 @@ func (h DrainConnectionHandler) Handle(ctx context.Context, job DrainJob, limit 
 			if err := limit.Wait(ctx); err != nil {
 				return err
 			}
-			stream := h.schedules.Stream(job.Conn.Account, id)
+			stream := domain.Stream(job.Conn.Account, id)
 			s, err := h.schedules.Do(ctx, stream, meta, func(s *domain.Schedule) error { return s.Resume(h.clock.Now()) })
 			if err != nil && !permanent(err) {
 				return fmt.Errorf("retry: resuming %s after outage %d: %w", stream, job.Outage, err)
 			}
-			if err != nil || s.Record() == nil || s.Snapshot().GetPausedSince() == nil {
+			if err != nil || s.GetRecord() == nil || s.GetPausedSince() == nil {
 				// Not paused (any more), or broken: the entry must go, or the drain never ends.
 				if err := h.index.SetPaused(ctx, job.Conn, id, time.Time{}); err != nil {
 					return err

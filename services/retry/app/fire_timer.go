@@ -44,7 +44,7 @@ func (h FireTimerHandler) Handle(ctx context.Context, cmd FireTimer) error {
 		// that lags behind must not make Fire ignore it.
 		now = cmd.DueAt
 	}
-	if _, err := h.schedules.Fire(ctx, cmd.Schedule, cmd.DueAt, now); err != nil {
+	if err := h.schedules.Fire(ctx, cmd.Schedule, cmd.DueAt, now); err != nil {
 		return fmt.Errorf("retry: firing the timer of %s due at %s: %w", cmd.Schedule, cmd.DueAt.Format(time.RFC3339Nano), err)
 	}
 	return nil

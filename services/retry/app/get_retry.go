@@ -32,18 +32,17 @@ type Retry struct {
 	NextVersion uint64
 }
 
-// GetRetryHandler loads a schedule from the store.
+// GetRetryHandler loads a schedule and its history from the store.
 type GetRetryHandler struct {
-	store events.Store
-	repo  *Schedules
+	schedules *Schedules
 }
 
 // NewGetRetryHandler returns the handler; every dependency is required.
-func NewGetRetryHandler(store events.Store, schedules *Schedules) (GetRetryHandler, error) {
-	if store == nil || schedules == nil {
-		return GetRetryHandler{}, errors.New("retry app: NewGetRetryHandler needs a store and schedules")
+func NewGetRetryHandler(schedules *Schedules) (GetRetryHandler, error) {
+	if schedules == nil {
+		return GetRetryHandler{}, errors.New("retry app: NewGetRetryHandler needs schedules")
 	}
-	return GetRetryHandler{store: store, repo: schedules}, nil
+	return GetRetryHandler{schedules: schedules}, nil
 }
 
 // Handle returns the schedule. Errors: the Authorize error, events.ErrNotFound when the record
@@ -55,17 +54,13 @@ func (h GetRetryHandler) Handle(ctx context.Context, q GetRetry) (Retry, error) 
 	if err := q.Schedule.Validate(); err != nil {
 		return Retry{}, err
 	}
-	loaded, err := h.store.Load(ctx, q.Schedule, 0)
+	s, loaded, err := h.schedules.Read(ctx, q.Schedule)
 	if errors.Is(err, events.ErrNotFound) {
 		if err := q.Authorize(false, nil); err != nil {
 			return Retry{}, err
 		}
 		return Retry{}, notFound(q.Schedule)
 	}
-	if err != nil {
-		return Retry{}, err
-	}
-	s, err := h.repo.Repository().Fold(q.Schedule, loaded.Events)
 	if err != nil {
 		return Retry{}, err
 	}

@@ -44,7 +44,7 @@ func (h ReconcileHandler) Handle(ctx context.Context) (int, error) {
 				clear(done)
 			}
 			done[stream] = struct{}{}
-			if _, err := h.schedules.Settle(ctx, stream); err != nil {
+			if err := h.schedules.Settle(ctx, stream); err != nil {
 				return fmt.Errorf("retry: reconciling %s: %w", stream, err)
 			}
 			n++

@@ -76,7 +76,7 @@ func (h RecordFailureHandler) Handle(ctx context.Context, cmd RecordFailure) err
 	if err != nil {
 		return fmt.Errorf("retry: recording failure %s of %s: %w", f.GetAttemptId(), stream, err)
 	}
-	if !running(s) || s.Snapshot().GetPausedSince() != nil {
+	if !running(s) || s.GetPausedSince() != nil {
 		return nil
 	}
 	// Checked after the failure is stored: either the outage handler marked the connection down

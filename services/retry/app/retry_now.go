@@ -29,7 +29,7 @@ type RetryNow struct {
 // RetryNowResult is the schedule after RetryNow.
 type RetryNowResult struct {
 	// Schedule is the schedule as stored after the command.
-	Schedule *domain.Schedule
+	Schedule *retryv1.RetrySchedule
 	// AttemptID is the attempt made due; empty when it was scheduled at Retry-After instead.
 	AttemptID string
 }

@@ -50,14 +50,6 @@ func NewSchedules(repo *aggregate.Repository[*domain.Schedule], timers Timers, i
 	return &Schedules{repo: repo, timers: timers, index: index, seed: maphash.MakeSeed()}, nil
 }
 
-// Stream returns the stream of the schedule id of account.
-func (x *Schedules) Stream(account, scheduleID string) events.StreamID {
-	return x.repo.Stream(account, scheduleID)
-}
-
-// Repository returns the schedules' repository.
-func (x *Schedules) Repository() *aggregate.Repository[*domain.Schedule] { return x.repo }
-
 func (x *Schedules) lock(stream events.StreamID) *sync.Mutex {
 	h := maphash.String(x.seed, stream.Account+"/"+stream.ID)
 	return &x.locks[h%lockStripes]
@@ -76,52 +68,66 @@ const (
 
 // Do runs cmd on the schedule of stream and stores the events it raised (see
 // aggregate.Repository.Update, which retries on conflicts), then updates the schedule's timer
-// and index entries. It returns the schedule as it stands after the command. A command already
-// applied (meta.CausationID) is not run again: Do then brings the timer and the index in line
-// with the schedule and returns it with a nil error.
-func (x *Schedules) Do(ctx context.Context, stream events.StreamID, meta events.Metadata, cmd func(*domain.Schedule) error) (*domain.Schedule, error) {
+// and index entries. It returns the schedule as it stands after the command, as the query
+// message (a copy: the schedule itself stays in the repository). A command already applied
+// (meta.CausationID) is not run again: Do then brings the timer and the index in line with the
+// schedule and returns it with a nil error.
+func (x *Schedules) Do(ctx context.Context, stream events.StreamID, meta events.Metadata, cmd func(*domain.Schedule) error) (*retryv1.RetrySchedule, error) {
 	return x.do(ctx, stream, meta, cmd, settleChanges, time.Time{})
 }
 
-func (x *Schedules) do(ctx context.Context, stream events.StreamID, meta events.Metadata, cmd func(*domain.Schedule) error, mode settleMode, dueAt time.Time) (*domain.Schedule, error) {
+func (x *Schedules) do(ctx context.Context, stream events.StreamID, meta events.Metadata, cmd func(*domain.Schedule) error, mode settleMode, dueAt time.Time) (*retryv1.RetrySchedule, error) {
 	mu := x.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
-	var before view
-	s, err := x.repo.Update(ctx, stream, meta, func(s *domain.Schedule) error {
+	var (
+		before, after view
+		out           *retryv1.RetrySchedule
+	)
+	err := x.repo.Update(ctx, stream, meta, func(s *domain.Schedule) error {
 		before = viewOf(s)
-		return cmd(s)
+		if err := cmd(s); err != nil {
+			return err
+		}
+		after, out = viewOf(s), s.Snapshot()
+		return nil
 	})
 	force := false
 	switch {
 	case errors.Is(err, aggregate.ErrAlreadyApplied):
 		force = true
+		if err := x.repo.View(ctx, stream, func(s *domain.Schedule) { after, out = viewOf(s), s.Snapshot() }); err != nil {
+			return nil, err
+		}
 	case err != nil:
 		return nil, err
 	}
-	after := viewOf(s)
-	if err := x.settle(ctx, stream, before, after, force, mode, dueAt); err != nil {
-		return s, err
-	}
-	return s, nil
+	return out, x.settle(ctx, stream, before, after, force, mode, dueAt)
 }
 
 // Fire runs the timer command on the schedule whose timer went off at dueAt.
-func (x *Schedules) Fire(ctx context.Context, stream events.StreamID, dueAt, now time.Time) (*domain.Schedule, error) {
-	return x.do(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error { return s.Fire(now) }, settleFired, dueAt)
+func (x *Schedules) Fire(ctx context.Context, stream events.StreamID, dueAt, now time.Time) error {
+	_, err := x.do(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error { return s.Fire(now) }, settleFired, dueAt)
+	return err
 }
 
-// Settle brings the timer and the index of the schedule in line with it as it is stored, without
-// running a command (Reconcile).
-func (x *Schedules) Settle(ctx context.Context, stream events.StreamID) (*domain.Schedule, error) {
+// Settle brings the timer and the index of the schedule in line with it as it is stored (read
+// from its events, whatever the repository holds), without running a command (Reconcile).
+func (x *Schedules) Settle(ctx context.Context, stream events.StreamID) error {
 	mu := x.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
-	l, err := x.repo.Load(ctx, stream)
+	s, _, err := x.repo.Read(ctx, stream)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return l.Root, x.settle(ctx, stream, view{}, viewOf(l.Root), true, settleChanges, time.Time{})
+	return x.settle(ctx, stream, view{}, viewOf(s), true, settleChanges, time.Time{})
+}
+
+// Read loads the schedule and its events from the store (a copy of its own, not the
+// repository's); events.ErrNotFound when it has none.
+func (x *Schedules) Read(ctx context.Context, stream events.StreamID) (*domain.Schedule, events.Loaded, error) {
+	return x.repo.Read(ctx, stream)
 }
 
 // view is what the timer and the index depend on.
@@ -191,9 +197,9 @@ func (x *Schedules) settle(ctx context.Context, stream events.StreamID, before, 
 	return nil
 }
 
-// running reports whether the schedule's series runs (scheduled, waiting, held or paused).
-func running(s *domain.Schedule) bool {
-	switch s.Status() {
+// running reports whether a schedule's series runs (scheduled, waiting, held or paused).
+func running(s *retryv1.RetrySchedule) bool {
+	switch s.GetStatus() {
 	case retryv1.RetryStatus_RETRY_STATUS_SCHEDULED, retryv1.RetryStatus_RETRY_STATUS_WAITING_FOR_SYNC,
 		retryv1.RetryStatus_RETRY_STATUS_HELD, retryv1.RetryStatus_RETRY_STATUS_PAUSED:
 		return true

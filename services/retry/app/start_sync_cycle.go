@@ -58,14 +58,14 @@ func (h StartSyncCycleHandler) Handle(ctx context.Context, cmd StartSyncCycle) e
 	err := fanOut(ctx, h.workers,
 		func(yield func(string) error) error { return h.waiting.Waiting(ctx, conn, c.GetRecordKinds(), yield) },
 		func(ctx context.Context, id string) error {
-			stream := h.schedules.Stream(conn.Account, id)
+			stream := domain.Stream(conn.Account, id)
 			s, err := h.schedules.Do(ctx, stream, meta, func(s *domain.Schedule) error {
 				return s.SyncCycleStarted(c, now)
 			})
 			if err != nil {
 				return fmt.Errorf("retry: offering sync cycle %s to %s: %w", c.GetCycleId(), stream, err)
 			}
-			if rec := s.Record(); rec != nil && s.Status() != retryv1.RetryStatus_RETRY_STATUS_WAITING_FOR_SYNC {
+			if rec := s.GetRecord(); rec != nil && s.GetStatus() != retryv1.RetryStatus_RETRY_STATUS_WAITING_FOR_SYNC {
 				// A stale entry (the schedule moved on without the index hearing of it).
 				return h.index.SetWaiting(ctx, conn, rec.GetRecordKind(), id, false)
 			}

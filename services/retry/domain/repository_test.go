@@ -21,7 +21,7 @@ import (
 func newRepository(t *testing.T, cache int) (*aggregate.Repository[*domain.Schedule], events.Store) {
 	t.Helper()
 	store := memstore.New(events.NewRegistry(domain.Events()...))
-	repo, err := aggregate.NewRepository(store, domain.AggregateType, domain.New, aggregate.Config{CacheSize: cache})
+	repo, err := aggregate.NewRepository(store, domain.New, aggregate.Config{CacheSize: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,29 +42,33 @@ func TestRepository_storesAndRebuildsSchedules(t *testing.T) {
 			report := failure(ref, "a0", c.Now())
 			input := events.Envelope{EventID: events.NewEventID(), EventType: events.TypeName(report)}
 			record := func(s *domain.Schedule) error { return s.RecordFailure(report, transient, orderPolicy(), c.Now()) }
-			live, err := repo.Update(ctx, stream, events.CausedBy(input), record)
-			must(t, err)
+			var next time.Time
+			var ok bool
+			must(t, repo.Update(ctx, stream, events.CausedBy(input), func(s *domain.Schedule) error {
+				if err := record(s); err != nil {
+					return err
+				}
+				next, ok = s.NextAttemptAt()
+				return nil
+			}))
 			// The same report delivered again is recognised and not applied twice.
-			if _, err := repo.Update(ctx, stream, events.CausedBy(input), record); !errors.Is(err, aggregate.ErrAlreadyApplied) {
+			if err := repo.Update(ctx, stream, events.CausedBy(input), record); !errors.Is(err, aggregate.ErrAlreadyApplied) {
 				t.Fatalf("redelivered failure: %v, want ErrAlreadyApplied", err)
 			}
 
-			next, ok := live.NextAttemptAt()
 			if !ok {
 				t.Fatal("no attempt scheduled")
 			}
 			c.Set(next)
 			fire := func(s *domain.Schedule) error { return s.Fire(c.Now()) }
-			_, err = repo.Update(ctx, stream, events.Metadata{}, fire)
-			must(t, err)
+			must(t, repo.Update(ctx, stream, events.Metadata{}, fire))
 			loaded, err := store.Load(ctx, stream, 0)
 			must(t, err)
 			if n := len(loaded.Events); n != 2 {
 				t.Fatalf("%d events stored, want 2", n)
 			}
 			// A second firing of the same timer stores nothing.
-			_, err = repo.Update(ctx, stream, events.Metadata{}, fire)
-			must(t, err)
+			must(t, repo.Update(ctx, stream, events.Metadata{}, fire))
 			again, err := store.Load(ctx, stream, 0)
 			must(t, err)
 			if again.State != loaded.State {
@@ -80,27 +84,26 @@ func TestRepository_storesAndRebuildsSchedules(t *testing.T) {
 				t.Fatalf("due command %v", due)
 			}
 
-			l, err := repo.Load(ctx, stream)
+			root, l, err := repo.Read(ctx, stream)
 			must(t, err)
-			if l.Root.Status() != retryv1.RetryStatus_RETRY_STATUS_SCHEDULED || l.Root.Attempts() != 1 {
-				t.Fatalf("loaded %s with %d attempts", l.Root.Status(), l.Root.Attempts())
+			if root.Status() != retryv1.RetryStatus_RETRY_STATUS_SCHEDULED || root.Attempts() != 1 {
+				t.Fatalf("read %s with %d attempts", root.Status(), root.Attempts())
 			}
-			history, err := repo.History(ctx, stream)
+			folded, err := repo.Fold(stream, l.Events)
 			must(t, err)
-			folded, err := repo.Fold(stream, history)
-			must(t, err)
-			if !proto.Equal(folded.Snapshot(), l.Root.Snapshot()) {
-				t.Fatal("folding the history differs from loading the stream")
+			var cached *retryv1.RetrySchedule
+			must(t, repo.View(ctx, stream, func(s *domain.Schedule) { cached = s.Snapshot() }))
+			if !proto.Equal(folded.Snapshot(), root.Snapshot()) || !proto.Equal(cached, root.Snapshot()) {
+				t.Fatal("folding the history, reading the stream and viewing the schedule differ")
 			}
 
-			_, err = repo.Update(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error {
+			must(t, repo.Update(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error {
 				return s.RecordSucceeded(success(ref, due.GetAttemptId(), c.Advance(time.Second)), c.Now())
-			})
+			}))
+			root, l, err = repo.Read(ctx, stream)
 			must(t, err)
-			l, err = repo.Load(ctx, stream)
-			must(t, err)
-			if l.Root.Status() != retryv1.RetryStatus_RETRY_STATUS_COMPLETED || l.State.Version != 3 {
-				t.Fatalf("after the success: %s at version %d", l.Root.Status(), l.State.Version)
+			if root.Status() != retryv1.RetryStatus_RETRY_STATUS_COMPLETED || l.State.Version != 3 {
+				t.Fatalf("after the success: %s at version %d", root.Status(), l.State.Version)
 			}
 		})
 	}
@@ -112,12 +115,12 @@ func TestRepository_refusedCommandStoresNothing(t *testing.T) {
 	repo, store := newRepository(t, 0)
 	ref := orderRef("#R2")
 	stream := domain.StreamOf(ref)
-	_, err := repo.Update(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error { return s.RetryNow("ops", t0) })
+	err := repo.Update(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error { return s.RetryNow("ops", t0) })
 	if !errors.Is(err, domain.ErrWrongState) {
 		t.Fatalf("RetryNow of an unknown record: %v, want ErrWrongState", err)
 	}
 	other := orderRef("#R2-other")
-	_, err = repo.Update(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error {
+	err = repo.Update(ctx, stream, events.Metadata{}, func(s *domain.Schedule) error {
 		return s.RecordFailure(failure(other, "a0", t0), transient, orderPolicy(), t0)
 	})
 	if !errors.Is(err, events.ErrInvalidArgument) {

@@ -25,6 +25,11 @@ func StreamOf(ref *connectorv1.RecordRef) events.StreamID {
 	return events.StreamID{AggregateType: AggregateType, Account: ref.GetAccountId(), ID: connector.RecordKeyOf(ref)}
 }
 
+// Stream returns the stream of the schedule id (a record key) of account.
+func Stream(account, scheduleID string) events.StreamID {
+	return events.StreamID{AggregateType: AggregateType, Account: account, ID: scheduleID}
+}
+
 // Events returns an empty value of every event type of the aggregate, for the registry.
 func Events() []proto.Message {
 	return []proto.Message{
@@ -42,7 +47,8 @@ func Events() []proto.Message {
 	}
 }
 
-// phase is where the series stands, apart from a connection outage (the paused flag).
+// phase is where the series stands, apart from a connection outage (the paused flag). Its values
+// are persisted in snapshots (SnapshotSchema): add new ones at the end, never renumber.
 type phase uint8
 
 const (
@@ -98,7 +104,8 @@ func windowOf(m *retryv1.RetryWindow) window {
 
 // Schedule is the RetrySchedule aggregate: the retry series of one record. It changes only by
 // applying its events; commands decide, raise events and apply them to themselves. It is not safe
-// for concurrent use (the repository gives each command its own copy).
+// for concurrent use (the repository runs one command at a time per schedule). It saves and
+// restores its state as a snapshot (MarshalSnapshot): a field added here must be added there.
 type Schedule struct {
 	aggregate.Recorder
 

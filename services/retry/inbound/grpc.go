@@ -175,7 +175,7 @@ func (g *GRPC) RetryNow(ctx context.Context, req *retryv1.RetryNowRequest) (*ret
 	if err != nil {
 		return nil, err
 	}
-	return &retryv1.RetryNowResponse{Schedule: r.Schedule.Snapshot(), AttemptId: r.AttemptID}, nil
+	return &retryv1.RetryNowResponse{Schedule: r.Schedule, AttemptId: r.AttemptID}, nil
 }
 
 // CancelRetry stops retrying the record.
@@ -192,5 +192,5 @@ func (g *GRPC) CancelRetry(ctx context.Context, req *retryv1.CancelRetryRequest)
 	if err != nil {
 		return nil, err
 	}
-	return &retryv1.CancelRetryResponse{Schedule: s.Snapshot()}, nil
+	return &retryv1.CancelRetryResponse{Schedule: s}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,8 +35,20 @@ type DueBench struct {
 	// seconds, so N·1s/Spread of them are due in the same second).
 	Spread time.Duration
 	// CacheSize is the bench service's repository cache (Config.CacheSize; default 10000). A
-	// timer of a schedule that is not cached loads it from the store.
+	// timer of a schedule that is not cached loads it from the store: from its snapshot and the
+	// events after it, or, with DisableSnapshots, from all its events.
 	CacheSize int
+	// DisableSnapshots runs the bench service without snapshots (Config.DisableSnapshots).
+	DisableSnapshots bool
+	// Lead is the time from the start of the reports to the first due time; every schedule
+	// must be stored by then. Default 3s + N·300µs.
+	Lead time.Duration
+	// History, when set, gives every schedule a past before the measured failure: each record
+	// first fails with a Retry-After of an hour, then History runs (say, storing a million
+	// events of other aggregates, as a busy stream receives between two events of one
+	// schedule), then the measured failures are reported. Loading a schedule from its events
+	// then reads two events far apart in the stream.
+	History func(ctx context.Context) error
 }
 
 // DuePrecision is how late the RetryDue commands of pending retries reached their owner: the
@@ -76,11 +89,12 @@ func MeasureDuePrecision(ctx context.Context, deps Deps, b DueBench) (DuePrecisi
 		return p, err
 	}
 	cfg := Config{
-		Policies:      &policies,
-		HandlerPrefix: "retry-bench-" + suffix,
-		TimerKind:     "retry-bench-" + suffix,
-		OnlyAccount:   account,
-		CacheSize:     b.CacheSize,
+		Policies:         &policies,
+		HandlerPrefix:    "retry-bench-" + suffix,
+		TimerKind:        "retry-bench-" + suffix,
+		OnlyAccount:      account,
+		CacheSize:        b.CacheSize,
+		DisableSnapshots: b.DisableSnapshots,
 	}
 	svc, err := New(deps, cfg)
 	if err != nil {
@@ -98,7 +112,13 @@ func MeasureDuePrecision(ctx context.Context, deps Deps, b DueBench) (DuePrecisi
 	if err := errors.Join(svc.index.Ensure(ctx), svc.due.Ensure(ctx), svc.timers.Ensure(ctx)); err != nil {
 		return p, err
 	}
+	if svc.snaps != nil {
+		if err := svc.snaps.Ensure(ctx); err != nil {
+			return p, err
+		}
+	}
 
+	names := inbound.NamesWithPrefix(cfg.HandlerPrefix)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -109,7 +129,6 @@ func MeasureDuePrecision(ctx context.Context, deps Deps, b DueBench) (DuePrecisi
 		wg.Wait()
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer ccancel()
-		names := inbound.NamesWithPrefix(cfg.HandlerPrefix)
 		for _, name := range []string{names.Records, names.Sync, names.Outage, names.Due} {
 			_ = deps.JS.DeleteConsumer(cctx, "EVENTS", name)
 			_ = deps.JS.DeleteConsumer(cctx, bus.PoisonStream, name)
@@ -190,50 +209,78 @@ func MeasureDuePrecision(ctx context.Context, deps Deps, b DueBench) (DuePrecisi
 		return p, ctx.Err()
 	}
 
+	// report reports a failure of every record, failure i with a Retry-After until due(i).
+	report := func(attempt string, due func(i int) time.Time) error {
+		var (
+			rwg    sync.WaitGroup
+			errMu  sync.Mutex
+			repErr error
+			next   = make(chan int)
+		)
+		for range 16 {
+			rwg.Go(func() {
+				for i := range next {
+					now := time.Now()
+					f := &connectorv1.RecordFailed{
+						Record: &connectorv1.RecordRef{
+							AccountId: account, AccountKind: connectorv1.AccountKind_ACCOUNT_KIND_MERCHANT, ConnectionId: "bench-wms",
+							SystemKind: connectorv1.SystemKind_SYSTEM_KIND_WMS, System: "bench-wms",
+							RecordKind: connectorv1.RecordKind_RECORD_KIND_ORDER, RecordId: "o" + strconv.Itoa(i),
+						},
+						AttemptId: attempt, Message: "Too Many Requests", HttpStatus: 429,
+						RetryAfter: durationpb.New(due(i).Sub(now)), AttemptedAt: timestamppb.New(now), FailedAt: timestamppb.New(now),
+					}
+					if _, err := in.Failure(ctx, f, events.Metadata{}); err != nil {
+						errMu.Lock()
+						repErr = errors.Join(repErr, err)
+						errMu.Unlock()
+					}
+				}
+			})
+		}
+		for i := range n {
+			next <- i
+		}
+		close(next)
+		rwg.Wait()
+		if repErr != nil {
+			return fmt.Errorf("retry bench: reporting failures: %w", repErr)
+		}
+		return nil
+	}
+
+	if b.History != nil {
+		// An earlier failure of every record, due in an hour, then what happens in between.
+		later := time.Now().Add(time.Hour)
+		if err := report("early", func(int) time.Time { return later }); err != nil {
+			return p, err
+		}
+		if err := svc.waitScheduled(ctx, deps.JS, names.Records, account, n, later.Add(time.Minute), time.Now().Add(time.Minute)); err != nil {
+			return p, err
+		}
+		if err := b.History(ctx); err != nil {
+			return p, fmt.Errorf("retry bench: history: %w", err)
+		}
+	}
+
 	// Report the failures: the first attempt of failure i is due at first + i·spread/(n-1).
 	start := time.Now()
-	first := start.Add(3*time.Second + time.Duration(n)*300*time.Microsecond)
-	var (
-		rwg    sync.WaitGroup
-		errMu  sync.Mutex
-		repErr error
-		next   = make(chan int)
-	)
-	for range 16 {
-		rwg.Go(func() {
-			for i := range next {
-				due := first
-				if n > 1 {
-					due = first.Add(spread * time.Duration(i) / time.Duration(n-1))
-				}
-				now := time.Now()
-				f := &connectorv1.RecordFailed{
-					Record: &connectorv1.RecordRef{
-						AccountId: account, AccountKind: connectorv1.AccountKind_ACCOUNT_KIND_MERCHANT, ConnectionId: "bench-wms",
-						SystemKind: connectorv1.SystemKind_SYSTEM_KIND_WMS, System: "bench-wms",
-						RecordKind: connectorv1.RecordKind_RECORD_KIND_ORDER, RecordId: "o" + strconv.Itoa(i),
-					},
-					AttemptId: "a0", Message: "Too Many Requests", HttpStatus: 429,
-					RetryAfter: durationpb.New(due.Sub(now)), AttemptedAt: timestamppb.New(now), FailedAt: timestamppb.New(now),
-				}
-				if _, err := in.Failure(ctx, f, events.Metadata{}); err != nil {
-					errMu.Lock()
-					repErr = errors.Join(repErr, err)
-					errMu.Unlock()
-				}
-			}
-		})
+	lead := b.Lead
+	if lead <= 0 {
+		lead = 3*time.Second + time.Duration(n)*300*time.Microsecond
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	rwg.Wait()
+	first := start.Add(lead)
+	err = report("a0", func(i int) time.Time {
+		if n == 1 {
+			return first
+		}
+		return first.Add(spread * time.Duration(i) / time.Duration(n-1))
+	})
 	p.Reporting = time.Since(start)
-	if repErr != nil {
-		return p, fmt.Errorf("retry bench: reporting failures: %w", repErr)
+	if err != nil {
+		return p, err
 	}
-	if err := svc.waitScheduled(ctx, account, n, first); err == nil {
+	if err := svc.waitScheduled(ctx, deps.JS, names.Records, account, n, first.Add(spread+time.Second), first); err == nil {
 		p.Scheduled = time.Since(start)
 	}
 	if time.Now().After(first) {
@@ -263,19 +310,22 @@ func MeasureDuePrecision(ctx context.Context, deps Deps, b DueBench) (DuePrecisi
 	return p, waitErr
 }
 
-// waitScheduled waits until the timers of n schedules of account are pending, or until.
-func (s *Service) waitScheduled(ctx context.Context, account string, n int, until time.Time) error {
-	st, err := s.timers.Stream(ctx)
-	if err != nil {
-		return err
-	}
-	for time.Now().Before(until) {
-		info, err := st.Info(ctx, jetstream.WithSubjectFilter(s.timers.ScheduleFilter(account)))
+// waitScheduled waits until the records handler (its consumer on EVENTS) handled every failure
+// reported, then checks that the timers of n schedules of account are pending, each due before
+// dueBefore. It gives up at until. (It asks for the consumer's state, not for the timers', while
+// it waits: listing the timers' subjects is a large answer, and asking for it in a loop would
+// load the server the bench measures.)
+func (s *Service) waitScheduled(ctx context.Context, js jetstream.JetStream, consumer, account string, n int, dueBefore, until time.Time) error {
+	for {
+		cons, err := js.Consumer(ctx, "EVENTS", consumer)
 		if err != nil {
 			return err
 		}
-		if len(info.State.Subjects) >= n {
-			return nil
+		if ci := cons.CachedInfo(); ci.NumPending == 0 && ci.NumAckPending == 0 {
+			break
+		}
+		if time.Now().After(until) {
+			return errors.New("retry bench: the schedules were not all stored in time")
 		}
 		select {
 		case <-ctx.Done():
@@ -283,5 +333,24 @@ func (s *Service) waitScheduled(ctx context.Context, account string, n int, unti
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return errors.New("retry bench: the schedules were not all stored in time")
+	st, err := s.timers.Stream(ctx)
+	if err != nil {
+		return err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(s.timers.ScheduleFilter(account)))
+	if err != nil {
+		return err
+	}
+	pending := 0
+	for subject := range info.State.Subjects {
+		// <prefix>.sched.<kind>.<key>.<unix second>
+		sec, err := strconv.ParseInt(subject[strings.LastIndexByte(subject, '.')+1:], 10, 64)
+		if err == nil && time.Unix(sec, 0).Before(dueBefore) {
+			pending++
+		}
+	}
+	if pending < n {
+		return fmt.Errorf("retry bench: %d of %d schedules have their timer", pending, n)
+	}
+	return nil
 }

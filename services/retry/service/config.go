@@ -40,8 +40,13 @@ type Config struct {
 	// recovered; default 20. DrainBurst lets that many go at once; default 1.
 	DrainRate  float64
 	DrainBurst int
-	// CacheSize is how many schedules the repository keeps in memory; default 10000.
+	// CacheSize is how many schedules the repository keeps in memory; default 10000. A
+	// schedule that leaves the cache is saved as a snapshot (unless DisableSnapshots), and loaded
+	// from it and the events after it the next time.
 	CacheSize int
+	// DisableSnapshots turns snapshots off: a schedule that is not cached is folded from all its
+	// events. Snapshots are on by default (see Deps.Snapshots).
+	DisableSnapshots bool
 	// DueStaleAfter: a RetryAttemptDue older than this is not sent as a RetryDue (a new or long
 	// stopped due consumer catching up); default 1h, negative sends every one.
 	DueStaleAfter time.Duration
@@ -58,7 +63,8 @@ type Config struct {
 	Due outbound.DueConfig
 	// IndexBucket is the index's key-value bucket; default RETRY_INDEX.
 	IndexBucket string
-	// Replicas is the number of copies of the index bucket in a cluster; default 1.
+	// Replicas is the number of copies of the index bucket in a cluster, and of the SNAPSHOTS
+	// bucket when the service creates it; default 1.
 	Replicas int
 	// OnlyAccount, when set, makes the bus handlers read only that account's events; for
 	// benchmarks that run a service of their own next to the real one.

@@ -12,18 +12,21 @@ import (
 
 	"github.com/reboundhq/rebound/connector"
 	"github.com/reboundhq/rebound/events/natsserver"
+	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/events/natstest"
 	"github.com/reboundhq/rebound/services/retry/domain"
 )
 
 // TestService_timersSurviveRestarts stops the service while timers are pending and starts a new
 // one, first on the same server, then after the server itself restarted on the same directory:
-// every due timer fires, once, and timers due after the restart fire on time.
+// every due timer fires, once, and timers due after the restart fire on time. The cache holds
+// two schedules: most loads restore a snapshot from the SNAPSHOTS bucket.
 func TestService_timersSurviveRestarts(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	srv := natstest.Start(t, dir)
 	cfg := testConfig(t)
+	cfg.CacheSize = 2
 	acct := unique("m")
 	e := start(t, srv.ClientURL(), cfg)
 
@@ -127,5 +130,20 @@ func TestService_timersSurviveRestarts(t *testing.T) {
 		if counts[id] != 1 {
 			t.Errorf("RetryDue %s of the first stop is in the due stream %d times", id, counts[id])
 		}
+	}
+	kv, err := e.js.KeyValue(t.Context(), natsstore.SnapshotBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeysFiltered(t.Context(), domain.AggregateType+"."+acct+".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range keys.Keys() {
+		n++
+	}
+	if n == 0 {
+		t.Errorf("no schedule snapshots in %s", natsstore.SnapshotBucket)
 	}
 }

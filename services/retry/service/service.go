@@ -42,8 +42,12 @@ func (systemClock) Now() time.Time { return time.Now() }
 type Deps struct {
 	// Store is the event store; its registry must know Registry()'s types.
 	Store events.Store
-	// JS is the JetStream context for the timers, the index and the due stream.
+	// JS is the JetStream context for the timers, the index, the due stream and the snapshots.
 	JS jetstream.JetStream
+	// Snapshots keeps the schedules' snapshots (see aggregate.Config.Snapshots). When nil, the
+	// service keeps them in natsstore's SNAPSHOTS bucket through JS, opened by Run or on first
+	// use (outbound.Snapshots), unless Config.DisableSnapshots.
+	Snapshots aggregate.SnapshotStore
 	// Log receives the service's log; nil discards it.
 	Log *slog.Logger
 	// Clock tells the time; nil is the system clock.
@@ -57,6 +61,7 @@ type Service struct {
 	timers   *outbound.Timers
 	index    *outbound.Index
 	due      *outbound.DuePublisher
+	snaps    *outbound.Snapshots // nil unless the service opens the bucket itself
 	drainer  *inbound.Drainer
 	log      *slog.Logger
 
@@ -64,7 +69,7 @@ type Service struct {
 	running bool
 }
 
-// New builds the service. It does no I/O: the streams and the bucket it needs are created on
+// New builds the service. It does no I/O: the streams and the buckets it needs are created on
 // first use (and by Run).
 func New(deps Deps, cfg Config) (*Service, error) {
 	var errs []error
@@ -93,7 +98,17 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 
-	repo, err := aggregate.NewRepository(deps.Store, domain.AggregateType, domain.New, aggregate.Config{CacheSize: cfg.CacheSize})
+	snapshots, snaps := deps.Snapshots, (*outbound.Snapshots)(nil)
+	switch {
+	case cfg.DisableSnapshots:
+		snapshots = nil
+	case snapshots == nil:
+		if snaps, err = outbound.NewSnapshots(deps.JS, cfg.Replicas); err != nil {
+			return nil, err
+		}
+		snapshots = snaps
+	}
+	repo, err := aggregate.NewRepository(deps.Store, domain.New, aggregate.Config{CacheSize: cfg.CacheSize, Snapshots: snapshots})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +158,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	add(err)
 	c.Reconcile, err = app.NewReconcileHandler(deps.Store, schedules)
 	add(err)
-	a.Queries.GetRetry, err = app.NewGetRetryHandler(deps.Store, schedules)
+	a.Queries.GetRetry, err = app.NewGetRetryHandler(schedules)
 	add(err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -159,6 +174,7 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		timers:   timers,
 		index:    index,
 		due:      due,
+		snaps:    snaps,
 		drainer:  drainer,
 		log:      log,
 	}, nil
@@ -181,7 +197,8 @@ func (s *Service) Register(srv *server.Server) {
 	srv.SetServing(retryv1.RetryService_ServiceDesc.ServiceName)
 }
 
-// Run creates the streams and the bucket the service needs, then handles the schedules' timers
+// Run creates the streams and the buckets the service needs (the index, and the SNAPSHOTS
+// bucket when the service keeps its snapshots itself), then handles the schedules' timers
 // and drains recovered connections until ctx ends. It returns nil after ctx ended, or the first
 // error that stopped it. A Service runs once.
 func (s *Service) Run(ctx context.Context) error {
@@ -198,6 +215,12 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		}
 		return fmt.Errorf("retry service: setting up: %w", err)
+	}
+	if s.snaps != nil {
+		if err := s.snaps.Ensure(ctx); err != nil && ctx.Err() == nil {
+			// Snapshots only make loads cheaper: run without them until the bucket opens.
+			s.log.Warn("snapshots unavailable", slog.Any("error", err))
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

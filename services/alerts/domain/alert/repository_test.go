@@ -23,7 +23,7 @@ func newRepository(t *testing.T, store events.Store, cache int) *aggregate.Repos
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := aggregate.NewRepository(store, alert.AggregateType, factory, aggregate.Config{CacheSize: cache})
+	repo, err := aggregate.NewRepository(store, factory, aggregate.Config{CacheSize: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,28 +42,27 @@ func TestRepository_updateClosureStoresTheEvents(t *testing.T) {
 
 	for i := range 3 {
 		r := shipMethod(ref, fmt.Sprint("a", i), at(time.Duration(i)*time.Hour))
-		if _, err := repo.Update(ctx, stream, events.Metadata{}, func(a *alert.Alert) error {
+		if err := repo.Update(ctx, stream, events.Metadata{}, func(a *alert.Alert) error {
 			_, err := a.RecordFailure(failure(r), at(time.Duration(i)*time.Hour))
 			return err
 		}); err != nil {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
-	l, err := repo.Load(ctx, stream)
+	root, loaded, err := repo.Read(ctx, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := l.Root.Snapshot()
-	if s.GetOccurrences() != 3 || !s.GetNeedsAttention() || l.State.Version != 4 {
-		t.Fatalf("loaded %v at version %d; want 3 occurrences in 4 events (raised, attention, 2 occurred)", s, l.State.Version)
+	s := root.Snapshot()
+	if s.GetOccurrences() != 3 || !s.GetNeedsAttention() || loaded.State.Version != 4 {
+		t.Fatalf("loaded %v at version %d; want 3 occurrences in 4 events (raised, attention, 2 occurred)", s, loaded.State.Version)
 	}
-	loaded, _ := store.Load(ctx, stream, 0)
 	if subject := events.Subject(stream, loaded.Events[0].EventType); subject != "evt.alert.merchant-1."+stream.ID+".AlertRaised" {
 		t.Fatalf("subject %s", subject)
 	}
 
 	// A refused command stores nothing and reports the domain error as is.
-	if _, err := repo.Update(ctx, stream, events.Metadata{}, func(a *alert.Alert) error {
+	if err := repo.Update(ctx, stream, events.Metadata{}, func(a *alert.Alert) error {
 		if err := a.Dismiss("ops@example.com", "", at(4*time.Hour)); err != nil {
 			return err
 		}
@@ -71,8 +70,8 @@ func TestRepository_updateClosureStoresTheEvents(t *testing.T) {
 	}); !errors.Is(err, domain.ErrWrongState) {
 		t.Fatalf("dismissing twice: %v, want ErrWrongState", err)
 	}
-	if l, _ := repo.Load(ctx, stream); l.State.Version != 4 || !l.Root.Open() {
-		t.Fatalf("a refused command stored events: version %d, status %v", l.State.Version, l.Root.Status())
+	if root, l, _ := repo.Read(ctx, stream); l.State.Version != 4 || !root.Open() {
+		t.Fatalf("a refused command stored events: version %d, status %v", l.State.Version, root.Status())
 	}
 }
 
@@ -90,7 +89,7 @@ func TestRepository_concurrentFailuresMakeOneAlert(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			r := unavailable(ref, fmt.Sprint("a", i), at(time.Duration(i)*time.Minute))
-			if _, err := repos[i%2].Update(ctx, stream, events.Metadata{}, func(a *alert.Alert) error {
+			if err := repos[i%2].Update(ctx, stream, events.Metadata{}, func(a *alert.Alert) error {
 				_, err := a.RecordFailure(failure(r), at(time.Hour))
 				return err
 			}); err != nil {
@@ -99,25 +98,27 @@ func TestRepository_concurrentFailuresMakeOneAlert(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	hist, err := repos[0].History(ctx, stream)
+	_, loaded, err := repos[0].Read(ctx, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hist := loaded.Events
 	raised := 0
 	for _, r := range hist {
 		if _, ok := r.Message.(*alertsv1.AlertRaised); ok {
 			raised++
 		}
 	}
-	l, err := repos[1].Load(ctx, stream)
+	root, _, err := repos[1].Read(ctx, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if raised != 1 || l.Root.Snapshot().GetOccurrences() != n || len(hist) != n {
-		t.Fatalf("%d AlertRaised, %d occurrences in %d events; want 1 alert with %d occurrences", raised, l.Root.Snapshot().GetOccurrences(), len(hist), n)
+	s := root.Snapshot()
+	if raised != 1 || s.GetOccurrences() != n || len(hist) != n {
+		t.Fatalf("%d AlertRaised, %d occurrences in %d events; want 1 alert with %d occurrences", raised, s.GetOccurrences(), len(hist), n)
 	}
-	if !l.Root.Snapshot().GetLastSeenAt().AsTime().Equal(at((n - 1) * time.Minute)) {
-		t.Fatalf("last seen %v", l.Root.Snapshot().GetLastSeenAt().AsTime())
+	if !s.GetLastSeenAt().AsTime().Equal(at((n - 1) * time.Minute)) {
+		t.Fatalf("last seen %v", s.GetLastSeenAt().AsTime())
 	}
 }
 
@@ -132,10 +133,10 @@ func TestRepository_redeliveredInputIsAppliedOnce(t *testing.T) {
 		_, err := a.RecordFailure(failure(unavailable(ref, "a1", at(0))), at(0))
 		return err
 	}
-	if _, err := repo.Update(ctx, stream, events.CausedBy(input), cmd); err != nil {
+	if err := repo.Update(ctx, stream, events.CausedBy(input), cmd); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := repo.Update(ctx, stream, events.CausedBy(input), cmd); !errors.Is(err, aggregate.ErrAlreadyApplied) {
+	if err := repo.Update(ctx, stream, events.CausedBy(input), cmd); !errors.Is(err, aggregate.ErrAlreadyApplied) {
 		t.Fatalf("redelivery: %v, want ErrAlreadyApplied", err)
 	}
 }

@@ -368,7 +368,7 @@ func TestRepository_detectsThroughTheStore(t *testing.T) {
 	}
 	var repos []*aggregate.Repository[*outage.Detector]
 	for range 2 {
-		repo, err := aggregate.NewRepository(store, outage.AggregateType, factory, aggregate.Config{CacheSize: 4})
+		repo, err := aggregate.NewRepository(store, factory, aggregate.Config{CacheSize: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -384,7 +384,7 @@ func TestRepository_detectsThroughTheStore(t *testing.T) {
 		wg.Go(func() {
 			r := unavailable(i, at(time.Duration(i)*time.Second))
 			var out outage.Outcome
-			if _, err := repos[i%2].Update(ctx, stream, events.Metadata{}, func(d *outage.Detector) error {
+			if err := repos[i%2].Update(ctx, stream, events.Metadata{}, func(d *outage.Detector) error {
 				var err error
 				out, err = d.RecordFailure(r, classifier.Classify(r), at(time.Minute))
 				return err
@@ -400,11 +400,11 @@ func TestRepository_detectsThroughTheStore(t *testing.T) {
 	if outcomes[outage.WentDown] != 1 || outcomes[outage.Counted] != 4 || outcomes[outage.Covered] != 7 {
 		t.Fatalf("outcomes %v; want 4 counted, 1 went down, 7 covered", outcomes)
 	}
-	l, err := repos[0].Load(ctx, stream)
+	root, _, err := repos[0].Read(ctx, stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := l.Root.Snapshot(); !l.Root.Down() || s.GetCoveredTotal() != 12 {
+	if s := root.Snapshot(); !root.Down() || s.GetCoveredTotal() != 12 {
 		t.Fatalf("loaded %v", s)
 	}
 }

@@ -18,11 +18,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/reboundhq/rebound/events"
 )
@@ -112,4 +116,16 @@ func Marshal(m proto.Message) string {
 		return fmt.Sprintf("<%v>", err)
 	}
 	return out.String()
+}
+
+// DiffState compares two aggregates field by field, unexported fields included (so a field a
+// snapshot forgets shows), messages as messages, times with Equal, nil and empty alike. It
+// returns "" when they are the same, else the difference (-x +y).
+func DiffState(x, y any) string {
+	all := cmp.Exporter(func(reflect.Type) bool { return true })
+	// proto.Equal first: protocmp's readable diff is slow.
+	if cmp.Equal(x, y, all, cmp.Comparer(func(a, b proto.Message) bool { return proto.Equal(a, b) }), cmpopts.EquateEmpty()) {
+		return ""
+	}
+	return cmp.Diff(x, y, all, protocmp.Transform(), cmpopts.EquateEmpty())
 }
