@@ -2,7 +2,6 @@ package aggregate
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/reboundhq/rebound/events"
@@ -42,7 +41,8 @@ func (r *Repository[A]) evicted(e *entry[A]) {
 }
 
 // fromSnapshot restores the aggregate from its snapshot plus the events after it; ok is false
-// when there is no usable snapshot.
+// when there is no usable snapshot (then the caller loads the events). It asks for the stream's
+// head first, so a new aggregate costs one round trip and an unchanged one needs no events.
 func (r *Repository[A]) fromSnapshot(ctx context.Context, stream events.StreamID) (*entry[A], bool, error) {
 	if r.snapshots == nil {
 		return nil, false, nil
@@ -52,23 +52,30 @@ func (r *Repository[A]) fromSnapshot(ctx context.Context, stream events.StreamID
 	if !isSnap {
 		return nil, false, nil
 	}
+	head, err := r.store.Head(ctx, stream)
+	if err != nil {
+		return nil, false, err
+	}
+	if head.Version == 0 {
+		return r.cache.newEntry(stream, root, events.State{}), true, nil
+	}
 	snap, found, err := r.snapshots.Get(ctx, stream)
-	if err != nil || !found || snap.Schema != s.SnapshotSchema() || snap.State.Version == 0 {
+	if err != nil || !found || snap.Schema != s.SnapshotSchema() || snap.State.Version == 0 || snap.State.Version > head.Version {
 		return nil, false, nil //nolint:nilerr // no usable snapshot: fold from the events
 	}
 	if err := s.UnmarshalSnapshot(snap.Data); err != nil {
 		return nil, false, nil //nolint:nilerr // an unreadable snapshot is ignored
 	}
-	loaded, err := r.store.LoadAfter(ctx, stream, snap.State)
-	if err != nil {
-		if errors.Is(err, events.ErrNotFound) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
 	e := r.cache.newEntry(stream, root, snap.State)
 	for _, id := range snap.Causes {
 		e.causes.add(id)
+	}
+	if snap.State == head {
+		return e, true, nil
+	}
+	loaded, err := r.store.LoadAfter(ctx, stream, snap.State)
+	if err != nil {
+		return nil, false, err
 	}
 	if err := e.apply(loaded.Events); err != nil {
 		return nil, false, err

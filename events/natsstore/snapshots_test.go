@@ -19,9 +19,18 @@ func TestSnapshots_putThenGet(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	snaps, err := natsstore.NewSnapshots(ctx, js, 1)
+	snaps, err := natsstore.NewSnapshots(js, 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	stream0 := events.StreamID{AggregateType: "retry", Account: "snap-acme", ID: "r0"}
+	// Before the bucket is open, Put drops the snapshot rather than wait.
+	snaps.Put(stream0, aggregate.Snapshot{State: events.State{Version: 1, Token: 1}})
+	if err := snaps.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := snaps.Get(ctx, stream0); err != nil || found {
+		t.Fatalf("a snapshot put before the bucket was open was kept: %v, %v", found, err)
 	}
 	stream := events.StreamID{AggregateType: "retry", Account: "snap-acme", ID: "r1"}
 	if _, found, err := snaps.Get(ctx, stream); err != nil || found {

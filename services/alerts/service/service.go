@@ -29,6 +29,7 @@ import (
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/events/aggregate"
 	"github.com/reboundhq/rebound/events/bus"
+	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/events/timer"
 	"github.com/reboundhq/rebound/rpc/errmap"
 	"github.com/reboundhq/rebound/rpc/server"
@@ -40,7 +41,6 @@ import (
 	"github.com/reboundhq/rebound/services/alerts/inbound/consumers"
 	"github.com/reboundhq/rebound/services/alerts/inbound/grpcapi"
 	"github.com/reboundhq/rebound/services/alerts/outbound/grace"
-	"github.com/reboundhq/rebound/services/alerts/outbound/snapshots"
 )
 
 // Clock tells the service's time.
@@ -130,7 +130,7 @@ func (c Config) Validate() error {
 type Service struct {
 	app     *app.Application
 	timers  *grace.Timers
-	snaps   *snapshots.Snapshots // nil unless the service opens the bucket itself
+	snaps   *natsstore.Snapshots // nil unless the service opens the bucket itself
 	in      *ingest.Ingester
 	workers int
 	log     *slog.Logger
@@ -182,12 +182,12 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	snaps, own := deps.Snapshots, (*snapshots.Snapshots)(nil)
+	snaps, own := deps.Snapshots, (*natsstore.Snapshots)(nil)
 	switch {
 	case cfg.DisableSnapshots:
 		snaps = nil
 	case snaps == nil:
-		if own, err = snapshots.New(deps.JS, 1); err != nil {
+		if own, err = natsstore.NewSnapshots(deps.JS, 1); err != nil {
 			return nil, err
 		}
 		snaps = own

@@ -21,6 +21,7 @@ import (
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/events/aggregate"
 	"github.com/reboundhq/rebound/events/bus"
+	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/rpc/errmap"
 	"github.com/reboundhq/rebound/rpc/server"
 	"github.com/reboundhq/rebound/services/retry/app"
@@ -46,7 +47,7 @@ type Deps struct {
 	JS jetstream.JetStream
 	// Snapshots keeps the schedules' snapshots (see aggregate.Config.Snapshots). When nil, the
 	// service keeps them in natsstore's SNAPSHOTS bucket through JS, opened by Run or on first
-	// use (outbound.Snapshots), unless Config.DisableSnapshots.
+	// use (natsstore.Snapshots), unless Config.DisableSnapshots.
 	Snapshots aggregate.SnapshotStore
 	// Log receives the service's log; nil discards it.
 	Log *slog.Logger
@@ -61,7 +62,7 @@ type Service struct {
 	timers   *outbound.Timers
 	index    *outbound.Index
 	due      *outbound.DuePublisher
-	snaps    *outbound.Snapshots // nil unless the service opens the bucket itself
+	snaps    *natsstore.Snapshots // nil unless the service opens the bucket itself
 	drainer  *inbound.Drainer
 	log      *slog.Logger
 
@@ -98,12 +99,12 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 
-	snapshots, snaps := deps.Snapshots, (*outbound.Snapshots)(nil)
+	snapshots, snaps := deps.Snapshots, (*natsstore.Snapshots)(nil)
 	switch {
 	case cfg.DisableSnapshots:
 		snapshots = nil
 	case snapshots == nil:
-		if snaps, err = outbound.NewSnapshots(deps.JS, cfg.Replicas); err != nil {
+		if snaps, err = natsstore.NewSnapshots(deps.JS, cfg.Replicas); err != nil {
 			return nil, err
 		}
 		snapshots = snaps
