@@ -36,7 +36,7 @@ func (t *Tx) Upsert(ctx context.Context, u Upsert, values []any) error {
 	for len(values) > 0 {
 		n := min(per, len(values)/width)
 		q := t.db.upsertSQL(u, n)
-		if _, err := t.tx.ExecContext(ctx, q, values[:n*width]...); err != nil {
+		if _, err := t.Exec(ctx, q, values[:n*width]...); err != nil {
 			return fmt.Errorf("projections: upsert into %s: %w", u.Table, err)
 		}
 		values = values[n*width:]

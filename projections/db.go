@@ -45,6 +45,11 @@ type DB struct {
 
 	rebindMu sync.RWMutex
 	rebound  map[string]string
+
+	// stmts caches statements prepared on the SQLite writer connection (pgx caches its own).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+	missed map[string]bool
 }
 
 // Storage says which database Open opens.
@@ -78,9 +83,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, errors.New("projections: OpenSQLite needs a file path")
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	common := "_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(0)"
+	common := "_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(0)&_pragma=mmap_size(268435456)"
 	// The writer sets WAL first (a persistent property of the file), so readers open it in WAL.
-	write, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_txlock=immediate")
+	write, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("projections: opening %s: %w", path, err)
 	}
@@ -143,6 +148,12 @@ func (db *DB) String() string { return string(db.engine) + " " + db.where }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		_ = s.Close()
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -271,4 +282,62 @@ func (db *DB) BlobType() string {
 		return "BYTEA"
 	}
 	return "BLOB"
+}
+
+// maxCachedStatements bounds the SQLite statement cache.
+const maxCachedStatements = 4096
+
+// prepared returns the statement for query prepared on the SQLite writer connection, or nil when
+// it is not prepared yet (or never will be: PostgreSQL, whose driver caches statements itself, or
+// a full cache). Statements cannot be prepared on the pool while a transaction holds its only
+// connection, so a miss is recorded and prepareMissed prepares it after the transaction. SQLite
+// re-prepares a statement by itself when the schema changed under it (a rebuild's swap).
+func (db *DB) prepared(query string) *sql.Stmt {
+	if db.engine != SQLite {
+		return nil
+	}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s
+	}
+	if len(db.stmts)+len(db.missed) < maxCachedStatements {
+		if db.missed == nil {
+			db.missed = make(map[string]bool)
+		}
+		db.missed[query] = true
+	}
+	return nil
+}
+
+// prepareMissed prepares the statements transactions missed; call it with no transaction open
+// on the writer. It waits for the writer connection without holding the cache's lock, which
+// transactions take.
+func (db *DB) prepareMissed(ctx context.Context) {
+	if db.engine != SQLite {
+		return
+	}
+	db.stmtMu.Lock()
+	var todo []string
+	for q := range db.missed {
+		todo = append(todo, q)
+		delete(db.missed, q)
+	}
+	db.stmtMu.Unlock()
+	for _, q := range todo {
+		s, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it runs unprepared; the error, if real, shows there
+		}
+		db.stmtMu.Lock()
+		if db.stmts == nil {
+			db.stmts = make(map[string]*sql.Stmt)
+		}
+		if _, dup := db.stmts[q]; dup {
+			_ = s.Close()
+		} else {
+			db.stmts[q] = s
+		}
+		db.stmtMu.Unlock()
+	}
 }

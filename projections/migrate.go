@@ -196,5 +196,6 @@ func (db *DB) inWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing: %w", err)
 	}
+	db.prepareMissed(ctx)
 	return nil
 }

@@ -109,12 +109,20 @@ func (t *Tx) Engine() Engine { return t.db.engine }
 
 // Exec runs a statement written with ? placeholders.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.db.Rebind(query), args...)
+	q := t.db.Rebind(query)
+	if s := t.db.prepared(q); s != nil {
+		return t.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
 }
 
 // Query runs a query written with ? placeholders.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.db.Rebind(query), args...)
+	q := t.db.Rebind(query)
+	if s := t.db.prepared(q); s != nil {
+		return t.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, q, args...)
 }
 
 // QueryRow runs a query written with ? placeholders that returns at most one row.

@@ -25,7 +25,8 @@ type Config struct {
 	BatchDelay time.Duration
 	// NoBatchDelay applies batches without waiting for more events.
 	NoBatchDelay bool
-	// RebuildBatchSize is the most events one rebuild transaction applies; default 5000.
+	// RebuildBatchSize is the most events one rebuild transaction applies; default 20000 (bigger
+	// batches write a row changed by several events once, and commit less often).
 	RebuildBatchSize int
 	// LagInterval is how often lag is measured; default 2s.
 	LagInterval time.Duration
@@ -67,7 +68,7 @@ func (c *Config) setDefaults() {
 		c.BatchDelay = 0
 	}
 	if c.RebuildBatchSize == 0 {
-		c.RebuildBatchSize = 5000
+		c.RebuildBatchSize = 20000
 	}
 	if c.LagInterval == 0 {
 		c.LagInterval = 2 * time.Second
@@ -405,6 +406,7 @@ func (r *Runner) applyLive(ctx context.Context, pr *proj, batch []events.Record)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projections: %s: committing events %d-%d: %w", pr.p.Name(), recs[0].Position, last, err)
 	}
+	r.db.prepareMissed(ctx)
 	name := pr.p.Name()
 	r.metrics.batch.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	r.metrics.applied.WithLabelValues(name).Add(float64(len(recs)))

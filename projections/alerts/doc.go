@@ -7,10 +7,11 @@
 // # Tables
 //
 //   - alerts: one row per (alert_id, incarnation). The columns queries filter and sort on
-//     (account_id, scope_id, connection_id, alert_type, error_class, status, needs_attention,
-//     order_number, sku, first_seen_at, last_seen_at — times in Unix nanoseconds, enums as their
-//     proto numbers) and state, the full rebound.alerts.v1.Alert (deterministic protobuf), which
-//     queries return. scope_id is projections.ScopeOf(account, warehouse): a warehouse sees the
+//     (account_id, scope_id, connection_id, record_kind, order_number, sku, alert_type,
+//     error_class, status, needs_attention, first_seen_at, last_seen_at — times in Unix
+//     nanoseconds, enums as their proto numbers), position (of the last event applied) and state,
+//     the full rebound.alerts.v1.Alert (deterministic protobuf), which queries return; nothing
+//     else, since every column costs on every write. scope_id is projections.ScopeOf(account, warehouse): a warehouse sees the
 //     rows whose scope is its account.
 //   - alert_counts: how many alerts each (scope_id, account_id, connection_id, alert_type,
 //     error_class, status, needs_attention) group holds, kept by the same transaction; groups that

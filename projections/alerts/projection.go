@@ -162,10 +162,9 @@ func loadRows(ctx context.Context, tx *projections.Tx, ids []string, wanted map[
 
 // alertColumns are the alerts table's columns in the order write gives them.
 var alertColumns = []string{
-	"alert_id", "incarnation", "account_id", "warehouse_id", "scope_id", "connection_id", "system",
-	"record_kind", "record_id", "order_number", "sku", "alert_type", "error_class", "status",
-	"needs_attention", "escalated", "covered", "occurrences", "first_seen_at", "last_seen_at",
-	"opened_at", "position", "state",
+	"alert_id", "incarnation", "account_id", "scope_id", "connection_id", "record_kind", "order_number",
+	"sku", "alert_type", "error_class", "status", "needs_attention", "first_seen_at", "last_seen_at",
+	"position", "state",
 }
 
 var countColumns = []string{"scope_id", "account_id", "connection_id", "alert_type", "error_class", "status", "needs_attention", "n"}
@@ -185,12 +184,10 @@ func write(ctx context.Context, tx *projections.Tx, rows map[key]*row, order []k
 		}
 		rec := st.GetRecord()
 		values = append(values,
-			k.id, int64(k.incarnation), rec.GetAccountId(), rec.GetWarehouseId(),
-			projections.ScopeOf(rec.GetAccountId(), rec.GetWarehouseId()), rec.GetConnectionId(), rec.GetSystem(),
-			int64(rec.GetRecordKind()), rec.GetRecordId(), rec.GetOrderNumber(), rec.GetSku(), st.GetAlertType(),
-			int64(st.GetErrorClass()), int64(st.GetStatus()), boolInt(st.GetNeedsAttention()), boolInt(st.GetEscalated()),
-			boolInt(st.GetCoveredByOutage()), int64(st.GetOccurrences()), nanos(st.GetFirstSeenAt()), nanos(st.GetLastSeenAt()),
-			nanos(st.GetOpenedAt()), int64(r.position), data,
+			k.id, int64(k.incarnation), rec.GetAccountId(), projections.ScopeOf(rec.GetAccountId(), rec.GetWarehouseId()),
+			rec.GetConnectionId(), int64(rec.GetRecordKind()), rec.GetOrderNumber(), rec.GetSku(), st.GetAlertType(),
+			int64(st.GetErrorClass()), int64(st.GetStatus()), boolInt(st.GetNeedsAttention()), nanos(st.GetFirstSeenAt()),
+			nanos(st.GetLastSeenAt()), int64(r.position), data,
 		)
 		after := groupOf(st)
 		if r.stored {

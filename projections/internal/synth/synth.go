@@ -44,6 +44,20 @@ type Config struct {
 
 // Generate returns a history.
 func Generate(cfg Config) []Event {
+	g := New(cfg)
+	out := make([]Event, 0, cfg.Events)
+	for range cfg.Events {
+		out = append(out, g.Next())
+	}
+	return out
+}
+
+// Generator produces a history event by event, keeping only the state it needs to stay
+// consistent (so a million events need no million-event slice).
+type Generator struct{ g *gen }
+
+// New returns a generator; cfg.Events is ignored (call Next as often as needed).
+func New(cfg Config) *Generator {
 	if cfg.Warehouses == 0 {
 		cfg.Warehouses = 3
 	}
@@ -59,10 +73,22 @@ func Generate(cfg Config) []Event {
 	g := &gen{cfg: cfg, rnd: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), alerts: map[string]*alertState{}, retries: map[string]*retryState{}}
 	g.accounts()
-	for len(g.out) < cfg.Events {
+	return &Generator{g: g}
+}
+
+// Next returns the next event.
+func (x *Generator) Next() Event {
+	g := x.g
+	for len(g.out) == 0 {
 		g.step()
 	}
-	return g.out[:cfg.Events]
+	e := g.out[0]
+	g.out[0] = Event{}
+	g.out = g.out[1:]
+	if len(g.out) == 0 {
+		g.out = g.out[:0:0]
+	}
+	return e
 }
 
 // ToEvents turns generated events into events to append, with deterministic ids.
