@@ -130,6 +130,28 @@ func (r *Repository[A]) Update(ctx context.Context, stream events.StreamID, meta
 // View runs fn on the aggregate as this process last knew it (cached, else loaded; a new one
 // when its stream is empty), under the aggregate's lock. fn must not change it.
 func (r *Repository[A]) View(ctx context.Context, stream events.StreamID, fn func(A)) error {
+	return r.entry(ctx, stream, func(e *entry[A]) { fn(e.root) })
+}
+
+// Applied reports whether the aggregate holds events caused by causationID (among its recent
+// ones), so a handler that calls an external system before it stores anything can skip an
+// input it handled already.
+func (r *Repository[A]) Applied(ctx context.Context, stream events.StreamID, causationID string) (bool, error) {
+	var applied bool
+	err := r.entry(ctx, stream, func(e *entry[A]) { applied = e.causes.has(causationID) })
+	return applied, err
+}
+
+// Version returns the aggregate's version as this process knows it (cached, else loaded); 0
+// for an empty stream.
+func (r *Repository[A]) Version(ctx context.Context, stream events.StreamID) (uint64, error) {
+	var v uint64
+	err := r.entry(ctx, stream, func(e *entry[A]) { v = e.state.Version })
+	return v, err
+}
+
+// entry runs fn on the aggregate's cache entry under its lock.
+func (r *Repository[A]) entry(ctx context.Context, stream events.StreamID, fn func(*entry[A])) error {
 	mu := r.lock(stream)
 	mu.Lock()
 	defer mu.Unlock()
@@ -137,7 +159,7 @@ func (r *Repository[A]) View(ctx context.Context, stream events.StreamID, fn fun
 	if err != nil {
 		return err
 	}
-	fn(e.root)
+	fn(e)
 	r.cache.put(e)
 	return nil
 }

@@ -117,6 +117,14 @@ func TestRepository_RepeatedCauseIsSkipped(t *testing.T) {
 	if l, _ := store.Load(ctx, stream("c1"), 0); len(l.Events) != 1 {
 		t.Fatalf("stream holds %d events, want 1", len(l.Events))
 	}
+	for cause, want := range map[string]bool{"input-1": true, "input-2": false} {
+		if got, err := other.Applied(ctx, stream("c1"), cause); err != nil || got != want {
+			t.Errorf("Applied(%s) = %v, %v; want %v", cause, got, err, want)
+		}
+	}
+	if v, err := other.Version(ctx, stream("c1")); err != nil || v != 1 {
+		t.Errorf("Version = %d, %v; want 1", v, err)
+	}
 }
 
 func TestRepository_ConcurrentUpdatesAllLand(t *testing.T) {

@@ -29,6 +29,7 @@ import (
 	notificationv1 "github.com/reboundhq/rebound/proto/gen/rebound/notification/v1"
 
 	"github.com/reboundhq/rebound/events"
+	"github.com/reboundhq/rebound/events/aggregate"
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/timer"
 	"github.com/reboundhq/rebound/rpc/errmap"
@@ -43,7 +44,6 @@ import (
 	"github.com/reboundhq/rebound/services/notification/link"
 	"github.com/reboundhq/rebound/services/notification/outbound/email"
 	"github.com/reboundhq/rebound/services/notification/outbound/smtp"
-	"github.com/reboundhq/rebound/services/notification/outbound/store"
 	"github.com/reboundhq/rebound/services/notification/outbound/wake"
 )
 
@@ -203,11 +203,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	books, err := store.NewRepo(deps.Store, contact.New, cfg.Cache)
+	books, err := aggregate.NewRepository(deps.Store, contact.New, aggregate.Config{CacheSize: cfg.Cache})
 	if err != nil {
 		return nil, err
 	}
-	boxes, err := store.NewRepo(deps.Store, factory, cfg.Cache)
+	boxes, err := aggregate.NewRepository(deps.Store, factory, aggregate.Config{CacheSize: cfg.Cache})
 	if err != nil {
 		return nil, err
 	}

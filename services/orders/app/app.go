@@ -50,9 +50,9 @@ import (
 	"github.com/reboundhq/rebound/services/orders/outbound/wms"
 )
 
-// Repository loads and saves the aggregates of one type (outbound/store.Repo).
+// Repository loads and saves the aggregates of one type (events/aggregate.Repository).
 type Repository[A aggregate.Root] interface {
-	// Update runs fn on the aggregate and stores what it raised; see store.Repo.Update. The
+	// Update runs fn on the aggregate and stores what it raised; see aggregate.Repository.Update. The
 	// aggregate may be read only inside fn.
 	Update(ctx context.Context, stream events.StreamID, meta events.Metadata, fn func(A) error) error
 	// View runs fn on the aggregate as last known, without changing it.

@@ -27,6 +27,7 @@ import (
 	"github.com/reboundhq/rebound/connector/classify"
 	"github.com/reboundhq/rebound/connector/ingest"
 	"github.com/reboundhq/rebound/events"
+	"github.com/reboundhq/rebound/events/aggregate"
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/rpc/errmap"
 	"github.com/reboundhq/rebound/rpc/server"
@@ -42,7 +43,6 @@ import (
 	"github.com/reboundhq/rebound/services/orders/inbound/scheduler"
 	"github.com/reboundhq/rebound/services/orders/outbound/connections"
 	"github.com/reboundhq/rebound/services/orders/outbound/health"
-	"github.com/reboundhq/rebound/services/orders/outbound/store"
 	"github.com/reboundhq/rebound/services/orders/outbound/syncstate"
 )
 
@@ -121,19 +121,19 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		classifier = classify.Default()
 	}
 
-	orders, err := store.NewRepo(deps.Store, order.New, cfg.OrderCache)
+	orders, err := aggregate.NewRepository(deps.Store, order.New, aggregate.Config{CacheSize: cfg.OrderCache})
 	if err != nil {
 		return nil, err
 	}
-	mappings, err := store.NewRepo(deps.Store, shipmap.New, 1000)
+	mappings, err := aggregate.NewRepository(deps.Store, shipmap.New, aggregate.Config{CacheSize: 1000})
 	if err != nil {
 		return nil, err
 	}
-	holdsRepo, err := store.NewRepo(deps.Store, holds.New, 1000)
+	holdsRepo, err := aggregate.NewRepository(deps.Store, holds.New, aggregate.Config{CacheSize: 1000})
 	if err != nil {
 		return nil, err
 	}
-	configs, err := store.NewRepo(deps.Store, connection.New, 1000)
+	configs, err := aggregate.NewRepository(deps.Store, connection.New, aggregate.Config{CacheSize: 1000})
 	if err != nil {
 		return nil, err
 	}
