@@ -9,9 +9,9 @@ TESTFLAGS ?= -race -count=1 -timeout 20m
 
 .PHONY: run test proto proto-check lint bench build tools
 
-## run: start Rebound with everything embedded (NATS, services, sandbox) in ./data
+## run: start Rebound with everything embedded (NATS, services, sandbox, a demo hub driving it) in ./data
 run:
-	$(GO) run ./cmd/rebound dev
+	$(GO) run ./cmd/rebound dev --demo
 
 ## build: build the rebound binary into .bin/
 build:

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -15,6 +17,11 @@ import (
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsserver"
 	"github.com/reboundhq/rebound/events/natsstore"
+	"github.com/reboundhq/rebound/rpc/auth"
+	"github.com/reboundhq/rebound/services/notification/devmail"
+	"github.com/reboundhq/rebound/services/notification/link"
+	"github.com/reboundhq/rebound/services/orders/sandbox"
+	retryservice "github.com/reboundhq/rebound/services/retry/service"
 )
 
 func init() {
@@ -30,7 +37,12 @@ type devConfig struct {
 	dataDir    string
 	nats       natsFlags
 	servers    serverFlags
+	host       hostFlags
 	syncAlways bool
+	sandbox    bool
+	wmsAddr    string
+	cartAddr   string
+	demo       bool
 	log        logFlags
 }
 
@@ -46,7 +58,12 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	fs.envString(&cfg.dataDir, "data-dir", "REBOUND_DATA_DIR", "./data", "where the embedded NATS server and the read models keep their files")
 	cfg.nats.define(fs)
 	cfg.servers.define(fs)
+	cfg.host.define(fs)
 	fs.BoolVar(&cfg.syncAlways, "sync-always", false, "fsync every JetStream write before acknowledging it")
+	fs.BoolVar(&cfg.sandbox, "sandbox", true, "run the sandbox cart and WMS")
+	fs.envString(&cfg.wmsAddr, "sandbox-wms-addr", "REBOUND_SANDBOX_WMS_ADDR", "127.0.0.1:8091", "sandbox WMS listen address")
+	fs.envString(&cfg.cartAddr, "sandbox-cart-addr", "REBOUND_SANDBOX_CART_ADDR", "127.0.0.1:8092", "sandbox cart listen address")
+	fs.BoolVar(&cfg.demo, "demo", false, "drive the stack like a hub would (what `rebound simulate` does), so there is something to watch")
 	cfg.log.define(fs, "text")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -94,35 +111,162 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer rpcSrv.Close()
 	keyLine, err := cfg.servers.devAdminKey(ctx, keys)
 	if err != nil {
-		rpcSrv.Close()
 		return err
 	}
-	st, err := newStack(ctx, js, log)
+	grpcAddr, httpAddr := rpcSrv.Addrs()
+
+	host, mailLine, closeHost, err := cfg.host.devHost(ctx, dataDir, grpcAddr, httpAddr, keys, rpcSrv.HTTPMux(), log)
 	if err != nil {
-		rpcSrv.Close()
 		return err
 	}
-	for _, name := range serviceNames {
-		if name == "retry" {
-			continue // joins once its service lands
+	defer closeHost()
+
+	var comps []component
+	sandboxLine := "sandbox: off"
+	if cfg.sandbox {
+		sb, err := sandbox.Listen(sandbox.Config{WMSAddr: cfg.wmsAddr, CartAddr: cfg.cartAddr}, log.With(slog.String("component", "sandbox")))
+		if err != nil {
+			return fmt.Errorf("%w (set REBOUND_SANDBOX_WMS_ADDR / REBOUND_SANDBOX_CART_ADDR, or --sandbox=false)", err)
 		}
+		comps = append(comps, component{name: "sandbox", run: sb.Run})
+		sandboxLine = fmt.Sprintf("sandbox:  WMS %s, cart %s (rebound sandbox fail <mode> switches failures)", sb.WMSURL(), sb.CartURL())
+	}
+
+	if cfg.demo && host.retryPoliciesFile == "" {
+		// Orders retry hourly; the demo retries every 20 seconds so its outage clears in view.
+		demo, err := retryservice.ParsePolicies([]byte(demoRetryPolicies))
+		if err != nil {
+			return err
+		}
+		host.retryPolicies = &demo
+	}
+	st, err := newStack(ctx, js, host, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	for _, name := range serviceNames {
 		if err := st.addNamed(name, rpcSrv); err != nil {
-			rpcSrv.Close()
 			return err
 		}
 	}
-	comps := append([]component{{name: "rpc-server", run: rpcSrv.Run}}, st.components()...)
-	grpcAddr, httpAddr := rpcSrv.Addrs()
+	comps = append(append([]component{{name: "rpc-server", run: rpcSrv.Run}}, comps...), st.components()...)
+	if cfg.demo {
+		comps = append(comps, component{name: "demo", run: func(ctx context.Context) error {
+			return runDemo(ctx, grpcAddr, host.internalKey, cfg.wmsAddr, cfg.cartAddr, env.stdout, log)
+		}})
+	}
+
 	log.Info("rebound dev is up", slog.String("nats_url", url), slog.String("grpc_addr", grpcAddr),
 		slog.String("http_addr", httpAddr), slog.String("data_dir", dataDir))
-	fmt.Fprintf(env.stdout, "\nRebound is running.\n  NATS:     %s\n  gRPC:     %s\n  HTTP:     http://%s (/metrics, /healthz)\n  data:     %s\n  %s\n\nCtrl-C stops it; the data stays for the next start.\n\n",
-		url, grpcAddr, httpAddr, dataDir, keyLine)
+	fmt.Fprintf(env.stdout, "\nRebound is running.\n  NATS:     %s\n  gRPC:     %s (alerts, retry, orders, connections, notification, ingest)\n  HTTP:     http://%s (/metrics, /healthz, /links/...)\n  %s\n  %s\n  data:     %s\n  %s\n\nCtrl-C stops it; the data stays for the next start.\n\n",
+		url, grpcAddr, httpAddr, mailLine, sandboxLine, dataDir, keyLine)
 
 	err = runComponents(ctx, log, comps)
 	log.Info("shutting down")
 	return err
+}
+
+// demoRetryPolicies shorten the order retries for `rebound dev --demo`.
+const demoRetryPolicies = "kinds: {order: {interval: 20s, jitter: 0.1}}"
+
+// hostFlags are the settings of the services beyond NATS and the listen addresses.
+type hostFlags struct {
+	rulesFile       string
+	retryPolicies   string
+	connectionsFile string
+	smtpURL         string
+	linkSecret      string
+	baseURL         string
+	servicesAddr    string
+}
+
+func (h *hostFlags) define(fs *flagSet) {
+	fs.envString(&h.rulesFile, "rules-file", "REBOUND_RULES_FILE", "", "failure classification rules (YAML, version 1); empty: the built-in rules")
+	fs.envString(&h.retryPolicies, "retry-policies-file", "REBOUND_RETRY_POLICIES_FILE", "", "retry policies (YAML or JSON) over the built-in ones; see services/retry/README.md")
+	fs.envString(&h.connectionsFile, "connections-file", "REBOUND_CONNECTIONS_FILE", "", "connections to configure at start (YAML or JSON)")
+	fs.envString(&h.smtpURL, "smtp-url", "REBOUND_SMTP_URL", "", "SMTP server for notifications, smtp://user:pass@host:587 (STARTTLS); dev: a built-in catcher")
+	fs.envString(&h.linkSecret, "link-secret", "REBOUND_LINK_SECRET", "", "HMAC key of the links in emails (at least 32 bytes, hex or raw); dev: kept in the data dir")
+	fs.envString(&h.baseURL, "base-url", "REBOUND_BASE_URL", "", "how people reach the HTTP address, for links in emails; default http://<REBOUND_HTTP_ADDR>")
+	fs.envString(&h.servicesAddr, "services-addr", "REBOUND_SERVICES_ADDR", "", "gRPC address of the alerts and orders services, for the notification pages; default this process's")
+}
+
+// internalKeyFile keeps the admin key `rebound dev` uses for its own calls between services.
+const internalKeyFile = "internal-key"
+
+// devHost fills in what dev runs with by default: a mail catcher (unless REBOUND_SMTP_URL), the
+// link secret and an internal admin key kept in the data dir.
+func (h *hostFlags) devHost(ctx context.Context, dataDir, grpcAddr, httpAddr string, keys auth.KeyStore, mux *http.ServeMux, log *slog.Logger) (hostConfig, string, func(), error) {
+	cfg := hostConfig{rulesFile: h.rulesFile, retryPoliciesFile: h.retryPolicies, connectionsFile: h.connectionsFile,
+		smtpURL: h.smtpURL, baseURL: h.baseURL, servicesAddr: h.servicesAddr}
+	if cfg.baseURL == "" {
+		cfg.baseURL = "http://" + httpAddr
+	}
+	if cfg.servicesAddr == "" {
+		cfg.servicesAddr = grpcAddr
+	}
+	closeAll := func() {}
+	mailLine := "mail:     " + redactURL(h.smtpURL)
+	if cfg.smtpURL == "" {
+		catcher, err := devmail.Start(devmail.Config{Log: log.With(slog.String("component", "devmail"))})
+		if err != nil {
+			return hostConfig{}, "", nil, err
+		}
+		catcher.Register(mux)
+		cfg.smtpURL = catcher.URL()
+		closeAll = func() { _ = catcher.Close() }
+		mailLine = fmt.Sprintf("mail:     caught in the process; read it at %s/dev/mail", cfg.baseURL)
+	}
+	var err error
+	if h.linkSecret != "" {
+		if cfg.linkSecret = link.ParseSecret(h.linkSecret); cfg.linkSecret == nil {
+			closeAll()
+			return hostConfig{}, "", nil, fmt.Errorf("REBOUND_LINK_SECRET: at least %d bytes, hex or raw", link.MinSecretLen)
+		}
+	} else if cfg.linkSecret, err = link.LoadOrCreateSecret(dataDir); err != nil {
+		closeAll()
+		return hostConfig{}, "", nil, err
+	}
+	if cfg.internalKey, err = loadOrCreateInternalKey(ctx, dataDir, keys); err != nil {
+		closeAll()
+		return hostConfig{}, "", nil, err
+	}
+	return cfg, mailLine, closeAll, nil
+}
+
+// loadOrCreateInternalKey returns the admin key kept in <data dir>/internal-key, making and
+// storing one (hashed in API_KEYS, plain in the file, 0600) on the first start.
+func loadOrCreateInternalKey(ctx context.Context, dataDir string, keys auth.KeyStore) (string, error) {
+	path := filepath.Join(dataDir, internalKeyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		plain := strings.TrimSpace(string(b))
+		if _, err := auth.ImportKey(ctx, keys, plain, auth.ScopeAdmin, "", "rebound dev internal calls"); err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		return plain, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	plain, _, err := auth.IssueKey(ctx, keys, auth.ScopeAdmin, "", "rebound dev internal calls")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(plain+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return plain, nil
+}
+
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
 }
 
 // ensureStreams creates or updates every stream Rebound uses; safe at every start.
@@ -149,10 +293,6 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, log *slog.Logger
 // runComponents runs every component until ctx ends or one of them fails, then stops the rest
 // and waits for them.
 func runComponents(ctx context.Context, log *slog.Logger, comps []component) error {
-	if len(comps) == 0 {
-		<-ctx.Done()
-		return nil
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup

@@ -9,8 +9,12 @@ require (
 	github.com/reboundhq/rebound/events v0.0.0
 	github.com/reboundhq/rebound/proto v0.0.0
 	github.com/reboundhq/rebound/rpc v0.0.0
-	github.com/reboundhq/rebound/services/alerts v0.0.0-00010101000000-000000000000
+	github.com/reboundhq/rebound/services/alerts v0.0.0
+	github.com/reboundhq/rebound/services/notification v0.0.0
+	github.com/reboundhq/rebound/services/orders v0.0.0
+	github.com/reboundhq/rebound/services/retry v0.0.0
 	github.com/synadia-io/orbit.go/jetstreamext v0.3.2
+	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
 
@@ -19,6 +23,8 @@ require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/emersion/go-smtp v0.25.1 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
@@ -42,7 +48,6 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 )
 
 replace (
@@ -51,4 +56,7 @@ replace (
 	github.com/reboundhq/rebound/proto => ../../proto
 	github.com/reboundhq/rebound/rpc => ../../rpc
 	github.com/reboundhq/rebound/services/alerts => ../../services/alerts
+	github.com/reboundhq/rebound/services/notification => ../../services/notification
+	github.com/reboundhq/rebound/services/orders => ../../services/orders
+	github.com/reboundhq/rebound/services/retry => ../../services/retry
 )

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+
+	"github.com/reboundhq/rebound/services/notification/link"
 )
 
 func init() {
@@ -20,10 +23,12 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	var (
 		nf      natsFlags
 		servers serverFlags
+		host    hostFlags
 		logs    logFlags
 	)
 	nf.define(fs)
 	servers.define(fs)
+	host.define(fs)
 	logs.define(fs, "json")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -60,19 +65,50 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 	}
-	st, err := newStack(ctx, js, log)
+	grpcAddr, httpAddr := rpcSrv.Addrs()
+	hc, err := host.serveHost(names, grpcAddr, httpAddr, servers.adminKey)
 	if err != nil {
 		rpcSrv.Close()
 		return err
 	}
+	st, err := newStack(ctx, js, hc, log)
+	if err != nil {
+		rpcSrv.Close()
+		return err
+	}
+	defer st.close()
 	for _, n := range names {
 		if err := st.addNamed(n, rpcSrv); err != nil {
 			rpcSrv.Close()
 			return err
 		}
 	}
-	grpcAddr, httpAddr := rpcSrv.Addrs()
 	log.Info("rebound serve is up", slog.Any("services", names), slog.String("nats_url", url),
 		slog.String("grpc_addr", grpcAddr), slog.String("http_addr", httpAddr))
 	return runComponents(ctx, log, append([]component{{name: "rpc-server", run: rpcSrv.Run}}, st.components()...))
+}
+
+// serveHost checks that the named services have what they need outside dev, where nothing is
+// made up: notification needs REBOUND_SMTP_URL and REBOUND_LINK_SECRET, and its pages act with
+// REBOUND_ADMIN_KEY.
+func (h *hostFlags) serveHost(names []string, grpcAddr, httpAddr, adminKey string) (hostConfig, error) {
+	cfg := hostConfig{rulesFile: h.rulesFile, retryPoliciesFile: h.retryPolicies, connectionsFile: h.connectionsFile, smtpURL: h.smtpURL, baseURL: h.baseURL,
+		servicesAddr: h.servicesAddr, internalKey: adminKey}
+	if cfg.baseURL == "" {
+		cfg.baseURL = "http://" + httpAddr
+	}
+	if cfg.servicesAddr == "" {
+		cfg.servicesAddr = grpcAddr
+	}
+	if !slices.Contains(names, "notification") {
+		return cfg, nil
+	}
+	var errs []error
+	if h.smtpURL == "" {
+		errs = append(errs, errors.New("REBOUND_SMTP_URL is required for the notification service"))
+	}
+	if cfg.linkSecret = link.ParseSecret(h.linkSecret); cfg.linkSecret == nil {
+		errs = append(errs, fmt.Errorf("REBOUND_LINK_SECRET is required for the notification service (at least %d bytes, hex or raw)", link.MinSecretLen))
+	}
+	return cfg, errors.Join(errs...)
 }
