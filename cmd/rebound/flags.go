@@ -63,7 +63,24 @@ func (v *envIntValue) Set(s string) error {
 // parse parses args and then applies environment values for flags not given on the command
 // line, reporting a bad environment value by its variable name.
 func (f *flagSet) parse(args []string) error {
-	if err := f.Parse(args); err != nil {
+	// Flags may come before, between or after the positional arguments.
+	var positional []string
+	for {
+		if err := f.Parse(args); err != nil {
+			return err
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			positional = append(positional, rest[1:]...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	if err := f.Parse(append([]string{"--"}, positional...)); err != nil {
 		return err
 	}
 	set := map[string]bool{}
