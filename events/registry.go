@@ -33,6 +33,23 @@ func (r *Registry) Register(msgs ...proto.Message) {
 	}
 }
 
+// Include adds every type the other registries hold.
+func (r *Registry) Include(others ...*Registry) {
+	for _, o := range others {
+		o.mu.RLock()
+		types := make([]protoreflect.MessageType, 0, len(o.types))
+		for _, mt := range o.types {
+			types = append(types, mt)
+		}
+		o.mu.RUnlock()
+		r.mu.Lock()
+		for _, mt := range types {
+			r.types[string(mt.Descriptor().FullName())] = mt
+		}
+		r.mu.Unlock()
+	}
+}
+
 // Known reports whether the type name is registered.
 func (r *Registry) Known(eventType string) bool {
 	r.mu.RLock()
