@@ -23,6 +23,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	out := fs.String("out", "bench-results.json", "write the results to this file (empty: do not write)")
 	dur := fs.Duration("duration", 5*time.Second, "how long each throughput figure runs")
 	timers := fs.Int("timers", 100_000, "how many durable timers the timer figure keeps pending")
+	failures := fs.Int("failures", 20_000, "how many failures the end-to-end figure publishes in its burst")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.parse(args); err != nil {
@@ -39,7 +40,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Timers: *timers, Progress: env.stderr})
+	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Timers: *timers, Failures: *failures, Progress: env.stderr})
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	connectorv1 "github.com/reboundhq/rebound/proto/gen/rebound/connector/v1"
-
-	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/events/natsserver"
 	"github.com/reboundhq/rebound/events/natsstore"
 )
@@ -26,6 +23,8 @@ type Config struct {
 	Publishers int
 	// AsyncCount is how many messages the asynchronous publish figure sends; default 200 000.
 	AsyncCount int
+	// Failures is how many failures the end-to-end figure publishes in its burst; default 20 000.
+	Failures int
 	// Timers is how many durable timers the timer figure keeps pending; default 100 000.
 	Timers int
 	// TimerSpread is how far apart the timers' due times are spread; default 20s.
@@ -43,6 +42,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AsyncCount <= 0 {
 		c.AsyncCount = 200_000
+	}
+	if c.Failures <= 0 {
+		c.Failures = 20_000
 	}
 	if c.Timers <= 0 {
 		c.Timers = 100_000
@@ -80,8 +82,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if _, err := rawStream(ctx, js); err != nil {
 		return nil, err
 	}
-	reg := events.NewRegistry(&connectorv1.RecordFailed{})
-	store, err := natsstore.New(ctx, js, reg, natsstore.Config{})
+	store, err := natsstore.New(ctx, js, pipelineRegistry(), natsstore.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +108,15 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	appendRes := m.run("store conditional append", func() (Result, error) { return storeAppend(ctx, store, cfg.Publishers, cfg.Duration) })
 	loadRes := m.run("store aggregate load", func() (Result, error) { return storeLoad(ctx, store, 100, cfg.Duration) })
 	readRes := m.run("store global read", func() (Result, error) { return storeRead(ctx, store) })
+	var pipe []Result
+	m.run(fmt.Sprintf("end to end pipeline (%d failures)", cfg.Failures), func() (Result, error) {
+		var err error
+		pipe, err = pipelineFigures(ctx, nc, js, store, cfg.Failures, asyncPub)
+		if err != nil {
+			return Result{}, err
+		}
+		return pipe[0], nil
+	})
 	var timers []Result
 	m.run(fmt.Sprintf("durable timers (%d pending)", cfg.Timers), func() (Result, error) {
 		var err error
@@ -128,6 +138,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		loadRes.withBaseline(directGetShared, nil),
 		readRes.withBaseline(ordered, nil),
 	}
+	results = append(results, pipe...)
 	return append(results, timers...), nil
 }
 
