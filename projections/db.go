@@ -83,9 +83,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, errors.New("projections: OpenSQLite needs a file path")
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
-	common := "_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(0)&_pragma=mmap_size(268435456)"
+	common := "_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(0)&_pragma=mmap_size(67108864)"
 	// The writer sets WAL first (a persistent property of the file), so readers open it in WAL.
-	write, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate")
+	write, err := sql.Open("sqlite", base+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("projections: opening %s: %w", path, err)
 	}

@@ -238,7 +238,7 @@ func (b *rebuild) run(ctx context.Context) error {
 func (b *rebuild) applyRange(ctx context.Context, from uint64, tx *sql.Tx) (uint64, error) {
 	size := b.r.cfg.RebuildBatchSize
 	ctx, cancel := context.WithCancel(ctx)
-	recs, readErr := b.r.read(ctx, nil, events.ReadOptions{From: from, Filters: b.pr.filters}, 2*size)
+	recs, readErr := b.r.read(ctx, nil, events.ReadOptions{From: from, Filters: b.pr.filters}, size)
 	defer func() {
 		cancel()
 		_ = readErr()

@@ -25,7 +25,7 @@ type Config struct {
 	BatchDelay time.Duration
 	// NoBatchDelay applies batches without waiting for more events.
 	NoBatchDelay bool
-	// RebuildBatchSize is the most events one rebuild transaction applies; default 20000 (bigger
+	// RebuildBatchSize is the most events one rebuild transaction applies; default 10000 (bigger
 	// batches write a row changed by several events once, and commit less often).
 	RebuildBatchSize int
 	// LagInterval is how often lag is measured; default 2s.
@@ -68,7 +68,7 @@ func (c *Config) setDefaults() {
 		c.BatchDelay = 0
 	}
 	if c.RebuildBatchSize == 0 {
-		c.RebuildBatchSize = 20000
+		c.RebuildBatchSize = 10000
 	}
 	if c.LagInterval == 0 {
 		c.LagInterval = 2 * time.Second
@@ -205,6 +205,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		pr.running = true
 		pr.checkpoint = states[pr.p.Name()].Position
 		pr.mu.Unlock()
+		r.metrics.checkpoint.WithLabelValues(pr.p.Name()).Set(float64(states[pr.p.Name()].Position))
 		wg.Go(func() { r.live(ctx, pr) })
 		if states[pr.p.Name()].RebuildPending {
 			wg.Go(func() { r.rebuildPending(ctx, pr) })
