@@ -149,7 +149,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	defer st.close()
 	for _, name := range serviceNames {
-		if err := st.addNamed(name, rpcSrv); err != nil {
+		if err := st.addNamed(ctx, name, rpcSrv); err != nil {
 			return err
 		}
 	}
@@ -175,6 +175,7 @@ const demoRetryPolicies = "kinds: {order: {interval: 20s, jitter: 0.1}}"
 
 // hostFlags are the settings of the services beyond NATS and the listen addresses.
 type hostFlags struct {
+	postgresURL     string
 	rulesFile       string
 	retryPolicies   string
 	connectionsFile string
@@ -185,6 +186,7 @@ type hostFlags struct {
 }
 
 func (h *hostFlags) define(fs *flagSet) {
+	fs.envString(&h.postgresURL, "postgres-url", "REBOUND_POSTGRES_URL", "", "keep the read models in PostgreSQL instead of SQLite in the data dir")
 	fs.envString(&h.rulesFile, "rules-file", "REBOUND_RULES_FILE", "", "failure classification rules (YAML, version 1); empty: the built-in rules")
 	fs.envString(&h.retryPolicies, "retry-policies-file", "REBOUND_RETRY_POLICIES_FILE", "", "retry policies (YAML or JSON) over the built-in ones; see services/retry/README.md")
 	fs.envString(&h.connectionsFile, "connections-file", "REBOUND_CONNECTIONS_FILE", "", "connections to configure at start (YAML or JSON)")
@@ -200,7 +202,7 @@ const internalKeyFile = "internal-key"
 // devHost fills in what dev runs with by default: a mail catcher (unless REBOUND_SMTP_URL), the
 // link secret and an internal admin key kept in the data dir.
 func (h *hostFlags) devHost(ctx context.Context, dataDir, grpcAddr, httpAddr string, keys auth.KeyStore, mux *http.ServeMux, log *slog.Logger) (hostConfig, string, func(), error) {
-	cfg := hostConfig{rulesFile: h.rulesFile, retryPoliciesFile: h.retryPolicies, connectionsFile: h.connectionsFile,
+	cfg := hostConfig{dataDir: dataDir, postgresURL: h.postgresURL, rulesFile: h.rulesFile, retryPoliciesFile: h.retryPolicies, connectionsFile: h.connectionsFile,
 		smtpURL: h.smtpURL, baseURL: h.baseURL, servicesAddr: h.servicesAddr}
 	if cfg.baseURL == "" {
 		cfg.baseURL = "http://" + httpAddr

@@ -30,6 +30,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	servers.define(fs)
 	host.define(fs)
 	logs.define(fs, "json")
+	var dataDir string
+	fs.envString(&dataDir, "data-dir", "REBOUND_DATA_DIR", "./data", "where the read models keep their SQLite file (without REBOUND_POSTGRES_URL)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		}
 	}
 	grpcAddr, httpAddr := rpcSrv.Addrs()
-	hc, err := host.serveHost(names, grpcAddr, httpAddr, servers.adminKey)
+	hc, err := host.serveHost(names, dataDir, grpcAddr, httpAddr, servers.adminKey)
 	if err != nil {
 		rpcSrv.Close()
 		return err
@@ -78,7 +80,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	defer st.close()
 	for _, n := range names {
-		if err := st.addNamed(n, rpcSrv); err != nil {
+		if err := st.addNamed(ctx, n, rpcSrv); err != nil {
 			rpcSrv.Close()
 			return err
 		}
@@ -91,8 +93,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 // serveHost checks that the named services have what they need outside dev, where nothing is
 // made up: notification needs REBOUND_SMTP_URL and REBOUND_LINK_SECRET, and its pages act with
 // REBOUND_ADMIN_KEY.
-func (h *hostFlags) serveHost(names []string, grpcAddr, httpAddr, adminKey string) (hostConfig, error) {
-	cfg := hostConfig{rulesFile: h.rulesFile, retryPoliciesFile: h.retryPolicies, connectionsFile: h.connectionsFile, smtpURL: h.smtpURL, baseURL: h.baseURL,
+func (h *hostFlags) serveHost(names []string, dataDir, grpcAddr, httpAddr, adminKey string) (hostConfig, error) {
+	cfg := hostConfig{dataDir: dataDir, postgresURL: h.postgresURL, rulesFile: h.rulesFile, retryPoliciesFile: h.retryPolicies, connectionsFile: h.connectionsFile, smtpURL: h.smtpURL, baseURL: h.baseURL,
 		servicesAddr: h.servicesAddr, internalKey: adminKey}
 	if cfg.baseURL == "" {
 		cfg.baseURL = "http://" + httpAddr

@@ -12,6 +12,7 @@ import (
 	"github.com/reboundhq/rebound/connector/ingest"
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsstore"
+	"github.com/reboundhq/rebound/projections"
 	"github.com/reboundhq/rebound/rpc/server"
 	alertsservice "github.com/reboundhq/rebound/services/alerts/service"
 	"github.com/reboundhq/rebound/services/notification/outbound/fixer"
@@ -33,6 +34,8 @@ type service interface {
 
 // hostConfig is what the services of a process need besides NATS.
 type hostConfig struct {
+	dataDir           string
+	postgresURL       string
 	rulesFile         string
 	retryPoliciesFile string
 	// retryPolicies, when set, replaces the file (the demo's short retries).
@@ -57,12 +60,13 @@ type stack struct {
 	services map[string]service
 	order    []string
 	cfg      hostConfig
+	db       *projections.DB
 	closers  []func() error
 	log      *slog.Logger
 }
 
 // serviceNames are the services a process can host, in the order `rebound dev` starts them.
-var serviceNames = []string{"alerts", "retry", "orders", "notification"}
+var serviceNames = []string{"alerts", "retry", "orders", "notification", "projections"}
 
 // newStack opens the event store and the bus. Services are added with addNamed.
 func newStack(ctx context.Context, js jetstream.JetStream, cfg hostConfig, log *slog.Logger) (*stack, error) {
@@ -82,9 +86,15 @@ func newStack(ctx context.Context, js jetstream.JetStream, cfg hostConfig, log *
 }
 
 // addNamed builds the named service and hosts it.
-func (s *stack) addNamed(name string, srv *server.Server) error {
+func (s *stack) addNamed(ctx context.Context, name string, srv *server.Server) error {
 	log := s.log.With(slog.String("service", name))
-	svc, err := s.build(name, log)
+	var svc service
+	var err error
+	if name == "projections" {
+		svc, err = s.newProjectionService(ctx, srv, log)
+	} else {
+		svc, err = s.build(name, log)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
