@@ -28,6 +28,8 @@ test:
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
 ## bench: raw JetStream baselines and Rebound's figures from one run; writes bench-results.json
+## (adds a PostgreSQL rebuild figure when REBOUND_POSTGRES_URL, by default the local server, answers)
+bench: export REBOUND_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 bench:
 	$(GO) run ./cmd/rebound bench --out bench-results.json
 

@@ -24,6 +24,10 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	dur := fs.Duration("duration", 5*time.Second, "how long each throughput figure runs")
 	timers := fs.Int("timers", 100_000, "how many durable timers the timer figure keeps pending")
 	failures := fs.Int("failures", 20_000, "how many failures the end-to-end figure publishes in its burst")
+	orders := fs.Int("orders", 3000, "how many orders each orders figure submits")
+	projEvents := fs.Int("projection-events", 1_000_000, "how many events the projection figures rebuild, and alerts ListAlerts reads")
+	var postgresURL string
+	fs.envString(&postgresURL, "postgres-url", "REBOUND_POSTGRES_URL", "", "also rebuild into this PostgreSQL")
 	asJSON := fs.Bool("json", false, "print the results as JSON instead of a table")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.parse(args); err != nil {
@@ -40,7 +44,8 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Timers: *timers, Failures: *failures, Progress: env.stderr})
+	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Timers: *timers, Failures: *failures, Orders: *orders,
+		ProjectionEvents: *projEvents, PostgresURL: postgresURL, Progress: env.stderr})
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsstore"
 	alertsservice "github.com/reboundhq/rebound/services/alerts/service"
+	ordersservice "github.com/reboundhq/rebound/services/orders/service"
 	retryservice "github.com/reboundhq/rebound/services/retry/service"
 )
 
@@ -60,7 +61,7 @@ func startPipeline(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, s
 	if err != nil {
 		return nil, err
 	}
-	b, err := bus.New(js, pipelineRegistry(), log, bus.Config{})
+	b, err := bus.New(js, benchRegistry(), log, bus.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -82,9 +83,10 @@ func startPipeline(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, s
 	return p, nil
 }
 
-func pipelineRegistry() *events.Registry {
+// benchRegistry knows every event type the figures write.
+func benchRegistry() *events.Registry {
 	reg := events.NewRegistry(alertsservice.EventTypes()...)
-	reg.Include(retryservice.Registry(), ingest.Registry())
+	reg.Include(retryservice.Registry(), ingest.Registry(), ordersservice.Registry())
 	return reg
 }
 

@@ -69,6 +69,9 @@ func WriteTable(w io.Writer, results []Result) {
 		ratio, tgt, verdict := "", "", ""
 		if r.Baseline != "" {
 			ratio = fmt.Sprintf("%.2f", r.Ratio)
+			if r.Ratio < 0.1 {
+				ratio = fmt.Sprintf("%.4f", r.Ratio)
+			}
 		}
 		if r.Target != nil {
 			tgt = fmt.Sprintf("≥ %.2f", *r.Target)

@@ -25,6 +25,13 @@ type Config struct {
 	AsyncCount int
 	// Failures is how many failures the end-to-end figure publishes in its burst; default 20 000.
 	Failures int
+	// Orders is how many orders each orders figure submits; default 3 000.
+	Orders int
+	// ProjectionEvents is how many events the projection figures rebuild and alerts ListAlerts
+	// reads; default 1 000 000.
+	ProjectionEvents int
+	// PostgresURL, when set, adds a rebuild into PostgreSQL.
+	PostgresURL string
 	// Timers is how many durable timers the timer figure keeps pending; default 100 000.
 	Timers int
 	// TimerSpread is how far apart the timers' due times are spread; default 20s.
@@ -45,6 +52,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Failures <= 0 {
 		c.Failures = 20_000
+	}
+	if c.Orders <= 0 {
+		c.Orders = 3000
+	}
+	if c.ProjectionEvents <= 0 {
+		c.ProjectionEvents = 1_000_000
 	}
 	if c.Timers <= 0 {
 		c.Timers = 100_000
@@ -82,7 +95,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if _, err := rawStream(ctx, js); err != nil {
 		return nil, err
 	}
-	store, err := natsstore.New(ctx, js, pipelineRegistry(), natsstore.Config{})
+	store, err := natsstore.New(ctx, js, benchRegistry(), natsstore.Config{})
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +121,14 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	appendRes := m.run("store conditional append", func() (Result, error) { return storeAppend(ctx, store, cfg.Publishers, cfg.Duration) })
 	loadRes := m.run("store aggregate load", func() (Result, error) { return storeLoad(ctx, store, 100, cfg.Duration) })
 	readRes := m.run("store global read", func() (Result, error) { return storeRead(ctx, store) })
+	var projs []Result
+	m.run(fmt.Sprintf("projections (%d events)", cfg.ProjectionEvents), func() (Result, error) {
+		var err error
+		if projs, err = projectionFigures(ctx, js, store, cfg.ProjectionEvents, cfg.PostgresURL, cfg.Progress); err != nil {
+			return Result{}, err
+		}
+		return projs[2], nil
+	})
 	var pipe []Result
 	m.run(fmt.Sprintf("end to end pipeline (%d failures)", cfg.Failures), func() (Result, error) {
 		var err error
@@ -116,6 +137,14 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			return Result{}, err
 		}
 		return pipe[0], nil
+	})
+	var orders []Result
+	m.run(fmt.Sprintf("orders through the sandbox WMS (%d orders)", cfg.Orders), func() (Result, error) {
+		var err error
+		if orders, err = ordersFigures(ctx, js, store, cfg.Orders, asyncPub); err != nil {
+			return Result{}, err
+		}
+		return orders[0], nil
 	})
 	var timers []Result
 	m.run(fmt.Sprintf("durable timers (%d pending)", cfg.Timers), func() (Result, error) {
@@ -139,6 +168,8 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		readRes.withBaseline(ordered, nil),
 	}
 	results = append(results, pipe...)
+	results = append(results, orders...)
+	results = append(results, projs...)
 	return append(results, timers...), nil
 }
 
