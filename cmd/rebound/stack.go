@@ -105,7 +105,7 @@ func (s *stack) build(name string, log *slog.Logger) (service, error) {
 	switch name {
 	case "alerts":
 		// The alerts service also stores what connectors publish on the ingest subjects.
-		if err := s.bus.Handle(ingest.Handler(s.ingester, 4)); err != nil {
+		if err := s.bus.Handle(ingest.Handler(s.ingester, 32)); err != nil {
 			return nil, err
 		}
 		return alertsservice.New(alertsservice.Deps{Store: s.store, JS: s.js, Ingester: s.ingester, Log: log},

@@ -60,6 +60,10 @@ func Handler(in *Ingester, workers int) bus.Handler {
 		Stream:   Stream,
 		Subjects: []string{"ingest.>"},
 		Workers:  workers,
+		// Every report arrives on one of four subjects: spread them over the workers. The order
+		// of two reports of one record does not matter; the alert and retry aggregates order
+		// them by the times they carry.
+		Partition: bus.SpreadEvenly,
 		Decode: bus.BareDecoder(func(d bus.Delivery) (string, error) {
 			t, ok := subjectTypes[d.Subject]
 			if !ok {

@@ -122,5 +122,9 @@ func (sub *subscription) job(msg jetstream.Msg, redrive bool) (job, bool) {
 }
 
 func (sub *subscription) queueOf(j job) chan job {
-	return sub.queues[workerIndex(orderKey(j.d.Subject), len(sub.queues))]
+	key := orderKey(j.d.Subject)
+	if sub.s.h.Partition != nil {
+		key = sub.s.h.Partition(j.d)
+	}
+	return sub.queues[workerIndex(key, len(sub.queues))]
 }

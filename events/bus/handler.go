@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -35,9 +36,14 @@ type Handler struct {
 	Subjects []string
 	// Decode turns a delivery into a record; default DecodeEvent.
 	Decode DecodeFunc
-	// Workers is how many messages the handler processes at once; default 1. Messages of one
-	// aggregate always go to the same worker, in stream order.
+	// Workers is how many messages the handler processes at once; default 1. Messages with
+	// the same partition key always go to the same worker, in stream order.
 	Workers int
+	// Partition returns a delivery's partition key; default: the aggregate of an event subject
+	// (evt.<aggregate>.<account>.<id>), otherwise the whole subject. A stream whose subjects do
+	// not name what must stay in order (every ingest report arrives on one subject) sets its own,
+	// or SpreadEvenly when order does not matter.
+	Partition func(Delivery) string
 	// Func handles each message. Required.
 	Func HandlerFunc
 }
@@ -55,6 +61,10 @@ func (h *Handler) setDefaults() {
 		h.Workers = 1
 	}
 }
+
+// SpreadEvenly is a Partition that spreads deliveries over the workers in turn, with no order
+// between them.
+func SpreadEvenly(d Delivery) string { return strconv.FormatUint(d.Sequence, 10) }
 
 // Validate reports every problem with the handler, with defaults applied first.
 func (h Handler) Validate() error {

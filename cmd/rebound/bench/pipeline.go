@@ -65,7 +65,7 @@ func startPipeline(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, s
 	if err != nil {
 		return nil, err
 	}
-	handlers := append([]bus.Handler{ingest.Handler(in, 16)}, alerts.Handlers()...)
+	handlers := append([]bus.Handler{ingest.Handler(in, 32)}, alerts.Handlers()...)
 	for _, h := range append(handlers, retry.Handlers()...) {
 		if err := b.Handle(h); err != nil {
 			return nil, err

@@ -31,7 +31,7 @@ type Config struct {
 	// the same rules).
 	Classifier *classify.Classifier
 
-	// Workers is how many messages each bus handler handles at once; default 8.
+	// Workers is how many messages each bus handler handles at once; default 32.
 	Workers int
 	// FanOut is how many schedules one sync cycle or one outage event updates at once;
 	// default 16.
@@ -73,7 +73,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultWorkers       = 8
+	DefaultWorkers       = 32
 	DefaultFanOut        = 16
 	DefaultDrainRate     = 20
 	DefaultCacheSize     = 10_000
