@@ -69,23 +69,24 @@ func appendFailures(t *testing.T, url string, stream events.StreamID, n int) {
 func TestHistory_printsTextAndJSON(t *testing.T) {
 	t.Parallel()
 	url := natstest.SharedURL(t)
-	stream := events.StreamID{AggregateType: "record", Account: "hist-acme", ID: "r1"}
+	account := "hist-" + events.NewEventID()[28:]
+	stream := events.StreamID{AggregateType: "record", Account: account, ID: "r1"}
 	appendFailures(t, url, stream, 3)
 	vars := map[string]string{"REBOUND_NATS_URL": url}
 
 	env, out, errOut := testEnv(vars)
-	if code := run(context.Background(), env, []string{"history", "record", "hist-acme", "r1"}); code != 0 {
+	if code := run(context.Background(), env, []string{"history", "record", account, "r1"}); code != 0 {
 		t.Fatalf("history exited %d: %s", code, errOut)
 	}
 	text := out.String()
-	for _, want := range []string{"RecordFailed  v1", "RecordFailed  v3", "WMS said no", "correlation corr-42", "3 events; record/hist-acme/r1 is at version 3"} {
+	for _, want := range []string{"RecordFailed  v1", "RecordFailed  v3", "WMS said no", "correlation corr-42", "3 events; record/" + account + "/r1 is at version 3"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("history output lacks %q:\n%s", want, text)
 		}
 	}
 
 	env, out, _ = testEnv(vars)
-	if code := run(context.Background(), env, []string{"history", "--json", "record", "hist-acme", "r1"}); code != 0 {
+	if code := run(context.Background(), env, []string{"history", "--json", "record", account, "r1"}); code != 0 {
 		t.Fatalf("history --json exited %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -143,19 +144,20 @@ func TestHistory_errorsAreClear(t *testing.T) {
 func TestTail_followsNewEventsOnly(t *testing.T) {
 	t.Parallel()
 	url := natstest.SharedURL(t)
-	old := events.StreamID{AggregateType: "record", Account: "tail-acme", ID: "old"}
+	account := "tail-" + events.NewEventID()[28:]
+	old := events.StreamID{AggregateType: "record", Account: account, ID: "old"}
 	appendFailures(t, url, old, 2)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	env, out, errOut := testEnv(map[string]string{"REBOUND_NATS_URL": url})
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, env, []string{"tail", "--json", "evt.*.tail-acme.>"}) }()
+	go func() { done <- run(ctx, env, []string{"tail", "--json", "evt.*." + account + ".>"}) }()
 
 	// tail fixes its start position before it says it is following; what is appended after
 	// that must appear, what was there before must not.
 	eventually(t, 10*time.Second, func() bool { return strings.Contains(errOut.String(), "following") })
-	appendFailures(t, url, events.StreamID{AggregateType: "record", Account: "tail-acme", ID: "new"}, 1)
+	appendFailures(t, url, events.StreamID{AggregateType: "record", Account: account, ID: "new"}, 1)
 	eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), `"aggregate_id":"new"`) })
 	cancel()
 	if code := <-done; code != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -22,11 +23,16 @@ func (s *Store) Read(ctx context.Context, opts events.ReadOptions, fn func(conte
 	from := max(opts.From, 1)
 	var end uint64
 	if !opts.Follow {
-		var err error
-		if end, err = s.lastMatching(ctx, opts.Filters); err != nil {
+		var (
+			endTime time.Time
+			err     error
+		)
+		if end, endTime, err = s.lastMatching(ctx, opts.Filters); err != nil {
 			return err
 		}
-		if end < from {
+		// Nothing to deliver: the last matching event is before the start (a consumer asked to
+		// start past the end would wait for ever).
+		if end < from || (opts.From == 0 && !opts.FromTime.IsZero() && endTime.Before(opts.FromTime)) {
 			return nil
 		}
 	}
@@ -78,23 +84,29 @@ func (s *Store) decodeMsg(msg jetstream.Msg, meta *jetstream.MsgMetadata) (event
 	return wire.Decode(s.reg, msg.Subject(), msg.Headers(), msg.Data(), meta.Timestamp, meta.Sequence.Stream)
 }
 
-// lastMatching returns the sequence of the newest event that matches any of the filters.
-func (s *Store) lastMatching(ctx context.Context, filters []string) (uint64, error) {
+// lastMatching returns the sequence and time of the newest event that matches any of the
+// filters (every event when there are none).
+func (s *Store) lastMatching(ctx context.Context, filters []string) (uint64, time.Time, error) {
 	if len(filters) == 0 {
-		return s.LastPosition(ctx)
+		filters = []string{events.SubjectPrefix + ".>"}
 	}
-	var end uint64
+	var (
+		end     uint64
+		endTime time.Time
+	)
 	for _, f := range filters {
 		msg, err := s.stream.GetLastMsgForSubject(ctx, f)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}
 		if err != nil {
-			return 0, s.readError(ctx, err)
+			return 0, time.Time{}, s.readError(ctx, err)
 		}
-		end = max(end, msg.Sequence)
+		if msg.Sequence > end {
+			end, endTime = msg.Sequence, msg.Time
+		}
 	}
-	return end, nil
+	return end, endTime, nil
 }
 
 // LastPosition implements events.Store.

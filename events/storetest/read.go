@@ -57,6 +57,10 @@ func testGlobalRead(t *testing.T, s events.Store) {
 			t.Fatalf("stream filter delivered an event of %s", r.Stream())
 		}
 	}
+	future := readAll(t, s, events.ReadOptions{FromTime: time.Now().Add(time.Hour), Filters: accountFilter(account)})
+	if len(future) != 0 {
+		t.Fatalf("read from a time after the last event delivered %d", len(future))
+	}
 	empty := readAll(t, s, events.ReadOptions{Filters: accountFilter(uniqueAccount(t))})
 	if len(empty) != 0 {
 		t.Fatalf("read of an account without events delivered %d", len(empty))
