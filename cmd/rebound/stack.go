@@ -93,7 +93,7 @@ func (s *stack) addNamed(ctx context.Context, name string, srv *server.Server) e
 	if name == "projections" {
 		svc, err = s.newProjectionService(ctx, srv, log)
 	} else {
-		svc, err = s.build(name, log)
+		svc, err = s.build(ctx, name, log)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -101,20 +101,30 @@ func (s *stack) addNamed(ctx context.Context, name string, srv *server.Server) e
 	return s.add(name, svc, srv)
 }
 
-func (s *stack) build(name string, log *slog.Logger) (service, error) {
+// build builds the named service. The alerts, retry and orders services get the process's read
+// models for their list APIs (readModels).
+func (s *stack) build(ctx context.Context, name string, log *slog.Logger) (service, error) {
+	var db *projections.DB
+	switch name {
+	case "alerts", "retry", "orders":
+		var err error
+		if db, err = s.readModels(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch name {
 	case "alerts":
 		// The alerts service also stores what connectors publish on the ingest subjects.
 		if err := s.bus.Handle(ingest.Handler(s.ingester, 32)); err != nil {
 			return nil, err
 		}
-		return alertsservice.New(alertsservice.Deps{Store: s.store, JS: s.js, Ingester: s.ingester, Log: log},
+		return alertsservice.New(alertsservice.Deps{Store: s.store, JS: s.js, Ingester: s.ingester, Log: log, ReadModels: db},
 			alertsservice.Config{RulesFile: s.cfg.rulesFile})
 	case "retry":
-		return retryservice.New(retryservice.Deps{Store: s.store, JS: s.js, Log: log},
+		return retryservice.New(retryservice.Deps{Store: s.store, JS: s.js, Log: log, ReadModels: db},
 			retryservice.Config{Policies: s.cfg.retryPolicies, PoliciesFile: s.cfg.retryPoliciesFile})
 	case "orders":
-		return ordersservice.New(ordersservice.Deps{Store: s.store, JS: s.js, Ingester: s.ingester, Log: log},
+		return ordersservice.New(ordersservice.Deps{Store: s.store, JS: s.js, Ingester: s.ingester, Log: log, ReadModels: db},
 			ordersservice.Config{RulesFile: s.cfg.rulesFile, ConnectionsFile: s.cfg.connectionsFile})
 	case "notification":
 		deps := notificationservice.Deps{Store: s.store, JS: s.js, Log: log}

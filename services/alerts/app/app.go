@@ -65,6 +65,10 @@ type Deps struct {
 	Reports    RecordReports
 	Clock      Clock
 	Log        *slog.Logger
+	// ReadModel answers ListAlerts and CountAlerts; without it they fail with ErrNoReadModels.
+	ReadModel AlertReadModel
+	// Events is the event store WatchAlerts follows; without it WatchAlerts fails.
+	Events EventLog
 }
 
 func (d Deps) validate() error {
@@ -108,7 +112,10 @@ type Commands struct {
 
 // Queries read alerts.
 type Queries struct {
-	GetAlert GetAlertHandler
+	GetAlert    GetAlertHandler
+	ListAlerts  ListAlertsHandler
+	CountAlerts CountAlertsHandler
+	WatchAlerts WatchAlertsHandler
 }
 
 // New returns the application over deps.
@@ -131,7 +138,12 @@ func New(d Deps) (*Application, error) {
 			DismissAlert:        DismissAlertHandler{d},
 			ResendRecord:        ResendRecordHandler{d},
 		},
-		Queries: Queries{GetAlert: GetAlertHandler{d}},
+		Queries: Queries{
+			GetAlert:    GetAlertHandler{d},
+			ListAlerts:  ListAlertsHandler{d},
+			CountAlerts: CountAlertsHandler{d},
+			WatchAlerts: WatchAlertsHandler{d},
+		},
 	}, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/events/natstest"
+	"github.com/reboundhq/rebound/projections"
 	"github.com/reboundhq/rebound/services/alerts/domain/alert"
 	"github.com/reboundhq/rebound/services/alerts/service"
 )
@@ -42,6 +43,8 @@ type env struct {
 	account string
 	logs    *syncBuffer
 	log     *slog.Logger
+	// readModels, when set, is the read-model database services built by start read.
+	readModels *projections.DB
 }
 
 func newEnv(t testing.TB) *env {
@@ -86,7 +89,7 @@ type running struct {
 // until stop (or the end of the test).
 func (e *env) start(cfg service.Config) *running {
 	e.t.Helper()
-	svc, err := service.New(service.Deps{Store: e.store, JS: e.js, Ingester: e.in, Log: e.log}, cfg)
+	svc, err := service.New(service.Deps{Store: e.store, JS: e.js, Ingester: e.in, Log: e.log, ReadModels: e.readModels}, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // application, its bus handlers, its gRPC services (AlertService and IngestService) and its
 // grace timers.
 //
-//	svc, err := service.New(service.Deps{Store: store, JS: js, Ingester: in, Log: log}, service.Config{})
+//	svc, err := service.New(service.Deps{Store: store, JS: js, Ingester: in, ReadModels: db, Log: log}, service.Config{})
 //	for _, h := range svc.Handlers() { bus.Handle(h) } // on the process's one bus
 //	svc.Register(srv)                                  // before srv.Run
 //	go svc.Run(ctx)                                    // grace timers
@@ -31,6 +31,8 @@ import (
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/events/timer"
+	"github.com/reboundhq/rebound/projections"
+	alertsrm "github.com/reboundhq/rebound/projections/alerts"
 	"github.com/reboundhq/rebound/rpc/errmap"
 	"github.com/reboundhq/rebound/rpc/server"
 	"github.com/reboundhq/rebound/services/alerts/app"
@@ -67,6 +69,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Clock is the service's time; nil is the system clock.
 	Clock Clock
+	// ReadModels is the process's read-model database, which ListAlerts and CountAlerts read
+	// (the projections service keeps it current). Without it they answer FailedPrecondition.
+	ReadModels *projections.DB
 }
 
 // Config configures the service. The zero value is valid: every zero field takes its default.
@@ -92,6 +97,9 @@ type Config struct {
 	DisableSnapshots bool
 	// Timer configures the timers stream the grace timers live on (default TIMERS).
 	Timer timer.Config
+	// WatchHeartbeat is how long a WatchAlerts stream stays quiet before it sends a heartbeat;
+	// default 15 s.
+	WatchHeartbeat time.Duration
 }
 
 // Defaults.
@@ -111,6 +119,9 @@ func (c *Config) setDefaults() {
 	if c.DetectorCache == 0 {
 		c.DetectorCache = DefaultDetectorCache
 	}
+	if c.WatchHeartbeat == 0 {
+		c.WatchHeartbeat = grpcapi.DefaultHeartbeat
+	}
 }
 
 // Validate reports every problem with the configuration.
@@ -123,17 +134,24 @@ func (c Config) Validate() error {
 	if c.AlertCache < 0 || c.DetectorCache < 0 {
 		errs = append(errs, fmt.Errorf("alerts: cache sizes %d and %d must not be negative", c.AlertCache, c.DetectorCache))
 	}
+	if c.WatchHeartbeat < 0 {
+		errs = append(errs, fmt.Errorf("alerts: WatchHeartbeat %s is negative", c.WatchHeartbeat))
+	}
 	return errors.Join(errs...)
 }
 
 // Service is the alerts service.
 type Service struct {
-	app     *app.Application
-	timers  *grace.Timers
-	snaps   *natsstore.Snapshots // nil unless the service opens the bucket itself
-	in      *ingest.Ingester
-	workers int
-	log     *slog.Logger
+	app       *app.Application
+	timers    *grace.Timers
+	snaps     *natsstore.Snapshots // nil unless the service opens the bucket itself
+	in        *ingest.Ingester
+	workers   int
+	heartbeat time.Duration
+	log       *slog.Logger
+
+	stopping chan struct{} // closed once Run's context ends: WatchAlerts streams end
+	stopOnce sync.Once
 }
 
 // New builds the service; it does no I/O (the timers stream and the SNAPSHOTS bucket are set up
@@ -208,14 +226,21 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.New(app.Deps{
+	appDeps := app.Deps{
 		Alerts: alerts, Detectors: detectors, Indexes: indexes, Classifier: classifier,
-		Timers: timers, Reports: deps.Ingester, Clock: deps.Clock, Log: log,
-	})
+		Timers: timers, Reports: deps.Ingester, Clock: deps.Clock, Log: log, Events: deps.Store,
+	}
+	if deps.ReadModels != nil {
+		appDeps.ReadModel = alertsrm.NewReader(deps.ReadModels)
+	}
+	a, err := app.New(appDeps)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{app: a, timers: timers, snaps: own, in: deps.Ingester, workers: cfg.Workers, log: log}, nil
+	return &Service{
+		app: a, timers: timers, snaps: own, in: deps.Ingester, workers: cfg.Workers, heartbeat: cfg.WatchHeartbeat, log: log,
+		stopping: make(chan struct{}),
+	}, nil
 }
 
 // Handlers returns the bus handlers to register on the process's bus: alerts-records,
@@ -223,11 +248,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 func (s *Service) Handlers() []bus.Handler { return consumers.Handlers(s.app, s.workers) }
 
 // Register adds AlertService and IngestService to srv and marks them serving. It registers the
-// domain's wrong-state errors with errmap.Default as FailedPrecondition (a server with its own
-// Mapper registers domain.ErrWrongState itself).
+// domain's wrong-state errors and app.ErrNoReadModels with errmap.Default as FailedPrecondition
+// (a server with its own Mapper registers them itself).
 func (s *Service) Register(srv *server.Server) {
-	registerErrors.Do(func() { errmap.RegisterPrecondition(domain.ErrWrongState) })
-	alertsv1.RegisterAlertServiceServer(srv.GRPC(), grpcapi.NewAlerts(s.app))
+	registerErrors.Do(func() { errmap.RegisterPrecondition(domain.ErrWrongState, app.ErrNoReadModels) })
+	alertsv1.RegisterAlertServiceServer(srv.GRPC(), grpcapi.NewAlerts(s.app, grpcapi.WatchConfig{Heartbeat: s.heartbeat, Stopping: s.stopping}))
 	ingestv1.RegisterIngestServiceServer(srv.GRPC(), grpcapi.NewIngest(s.in))
 	srv.SetServing(alertsv1.AlertService_ServiceDesc.ServiceName)
 	srv.SetServing(ingestv1.IngestService_ServiceDesc.ServiceName)
@@ -237,8 +262,11 @@ var registerErrors sync.Once
 
 // Run opens the SNAPSHOTS bucket (when the service keeps its snapshots itself; it runs without
 // them, with a warning, while the bucket cannot be opened), then runs the grace timers until ctx
-// ends, and returns nil once the firings in progress are handled.
+// ends, and returns nil once the firings in progress are handled. When ctx ends, the
+// WatchAlerts streams end too (UNAVAILABLE), so that the gRPC server's graceful stop is not held
+// up by them.
 func (s *Service) Run(ctx context.Context) error {
+	context.AfterFunc(ctx, func() { s.stopOnce.Do(func() { close(s.stopping) }) })
 	if s.snaps != nil {
 		if err := s.snaps.Ensure(ctx); err != nil && ctx.Err() == nil {
 			// Snapshots only make loads cheaper: run without them until the bucket opens.

@@ -132,6 +132,12 @@ type Deps struct {
 	Sync        SyncState
 	Clock       Clock
 	Log         *slog.Logger
+	// OrderList answers ListOrders; without it ListOrders fails with ErrNoReadModels.
+	OrderList OrderReadModel
+	// ConnectionHealth adds the alerts' view of each connection to GetConnection and
+	// ListConnections; without it they leave it out (and ListConnections' health filters fail
+	// with ErrNoReadModels).
+	ConnectionHealth ConnectionHealthModel
 }
 
 func (d Deps) validate() error {
@@ -191,6 +197,7 @@ type Queries struct {
 	ListShipMethodMappings ListShipMethodMappingsHandler
 	GetConnection          GetConnectionHandler
 	ListConnections        ListConnectionsHandler
+	ListOrders             ListOrdersHandler
 }
 
 // New returns the application over deps.
@@ -228,6 +235,7 @@ func New(d Deps) (*Application, error) {
 			ListShipMethodMappings: ListShipMethodMappingsHandler{d},
 			GetConnection:          GetConnectionHandler{d},
 			ListConnections:        ListConnectionsHandler{d},
+			ListOrders:             ListOrdersHandler{d},
 		},
 	}, nil
 }

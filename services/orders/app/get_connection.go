@@ -33,5 +33,5 @@ func (h GetConnectionHandler) Handle(ctx context.Context, q GetConnection) (*con
 	if err := authorized(q.Authorize, q.Account, c.GetSettings().GetWarehouseId(), c != nil, "connection "+q.ConnectionID); err != nil {
 		return nil, err
 	}
-	return h.d.view(ctx, proto.CloneOf(c)), nil
+	return h.d.withAlertHealth(ctx, h.d.view(ctx, proto.CloneOf(c))), nil
 }

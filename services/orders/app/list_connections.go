@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
+	alertsv1 "github.com/reboundhq/rebound/proto/gen/rebound/alerts/v1"
 	connectionsv1 "github.com/reboundhq/rebound/proto/gen/rebound/connections/v1"
 	connectorv1 "github.com/reboundhq/rebound/proto/gen/rebound/connector/v1"
 )
@@ -26,8 +28,11 @@ type ListConnections struct {
 	Account string
 	// SystemKind keeps one kind; unspecified keeps both.
 	SystemKind connectorv1.SystemKind
-	PageSize   int
-	PageToken  string
+	// DownOnly keeps the connections outage detection considers down; FailingOnly those with
+	// open alerts. Both need the connection-health read model.
+	DownOnly, FailingOnly bool
+	PageSize              int
+	PageToken             string
 	// Allows reports whether the caller may see a connection of account, with warehouse as its
 	// warehouse (auth.Filter.Allows for gRPC callers).
 	Allows func(account, warehouse string) bool
@@ -60,13 +65,18 @@ func (q ListConnections) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Handle returns the connections sorted by account and id, with their health.
+// Handle returns the connections sorted by account and id, with their health (and, with the
+// connection-health read model, the alerts' view of it).
 func (h ListConnectionsHandler) Handle(ctx context.Context, q ListConnections) (ConnectionPage, error) {
 	if err := q.Validate(); err != nil {
 		return ConnectionPage{}, err
 	}
 	if q.Allows == nil {
 		return ConnectionPage{}, errors.New("app: no authorization filter")
+	}
+	filtered := q.DownOnly || q.FailingOnly
+	if filtered && h.d.ConnectionHealth == nil {
+		return ConnectionPage{}, fmt.Errorf("list connections by health: %w", ErrNoReadModels)
 	}
 	all, err := h.d.Connections.List(ctx)
 	if err != nil {
@@ -91,12 +101,23 @@ func (h ListConnectionsHandler) Handle(ctx context.Context, q ListConnections) (
 		size = DefaultPageSize
 	}
 	var page ConnectionPage
-	if len(keep) > size {
-		keep = keep[:size]
-		page.NextToken = base64.RawURLEncoding.EncodeToString([]byte(sortKey(keep[size-1])))
-	}
 	for _, c := range keep {
-		page.Connections = append(page.Connections, h.d.view(ctx, proto.CloneOf(c)))
+		s := c.GetSettings()
+		health, err := h.d.alertHealth(ctx, s.GetAccountId(), s.GetConnectionId())
+		if err != nil {
+			return ConnectionPage{}, err
+		}
+		if (q.DownOnly && health.GetStatus() != alertsv1.ConnectionStatus_CONNECTION_STATUS_DOWN) ||
+			(q.FailingOnly && health.GetOpenAlerts() == 0) {
+			continue
+		}
+		if len(page.Connections) == size {
+			page.NextToken = base64.RawURLEncoding.EncodeToString([]byte(sortKey(page.Connections[size-1])))
+			break
+		}
+		v := h.d.view(ctx, proto.CloneOf(c))
+		v.AlertHealth = health
+		page.Connections = append(page.Connections, v)
 	}
 	return page, nil
 }

@@ -139,7 +139,7 @@ func (h UpsertConnectionHandler) Handle(ctx context.Context, c UpsertConnection)
 			return Upserted{}, fmt.Errorf("ship method pass-through of connection %s: %w", id, err)
 		}
 	}
-	out.Connection = h.d.view(ctx, out.Connection)
+	out.Connection = h.d.withAlertHealth(ctx, h.d.view(ctx, out.Connection))
 	return out, nil
 }
 

@@ -29,6 +29,8 @@ import (
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/events/natstest"
+	"github.com/reboundhq/rebound/projections"
+	"github.com/reboundhq/rebound/projections/projectiontest"
 	"github.com/reboundhq/rebound/rpc/auth"
 	"github.com/reboundhq/rebound/rpc/server"
 	alertsalert "github.com/reboundhq/rebound/services/alerts/domain/alert"
@@ -83,12 +85,17 @@ type world struct {
 	api     ordersv1.OrderServiceClient
 	conns   connectionsv1.ConnectionServiceClient
 	logs    *syncBuffer
+	// keyStore holds the world's API keys; tests may issue more.
+	keyStore *auth.MemStore
+	// db is the read-model database the orders service reads, with options.readModels.
+	db *projections.DB
 }
 
 type options struct {
 	orders      service.Config
 	wmsTimeout  time.Duration
 	noRetrySvcs bool // run the orders service alone
+	readModels  bool // give the orders service a read-model database (world.db)
 }
 
 var seq atomic.Int64
@@ -137,7 +144,12 @@ func newWorld(t *testing.T, o options) *world {
 	if o.orders.SyncTick == 0 {
 		o.orders.ManualSync = true // cycles run when a test says so, unless it sets a tick
 	}
-	w.orders, err = service.New(service.Deps{Store: store, JS: js, Ingester: in, Log: log}, o.orders)
+	deps := service.Deps{Store: store, JS: js, Ingester: in, Log: log}
+	if o.readModels {
+		w.db = projectiontest.NewSQLite(t).Open(t)
+		deps.ReadModels = w.db
+	}
+	w.orders, err = service.New(deps, o.orders)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +159,7 @@ func newWorld(t *testing.T, o options) *world {
 	}
 
 	keys := auth.NewMemStore()
+	w.keyStore = keys
 	for name, k := range map[string]struct {
 		scope   auth.Scope
 		account string

@@ -2,7 +2,7 @@
 // connection directory and secrets, the application, its bus handlers, the RetryDue consumer,
 // the sync scheduler and its gRPC services (OrderService and ConnectionService).
 //
-//	svc, err := service.New(service.Deps{Store: store, JS: js, Ingester: in, Log: log}, service.Config{})
+//	svc, err := service.New(service.Deps{Store: store, JS: js, Ingester: in, ReadModels: db, Log: log}, service.Config{})
 //	for _, h := range svc.Handlers() { bus.Handle(h) } // on the process's one bus
 //	svc.Register(srv)                                  // before srv.Run
 //	go svc.Run(ctx)                                    // directory, RetryDue consumer, sync cycles
@@ -29,6 +29,9 @@ import (
 	"github.com/reboundhq/rebound/events"
 	"github.com/reboundhq/rebound/events/aggregate"
 	"github.com/reboundhq/rebound/events/bus"
+	"github.com/reboundhq/rebound/projections"
+	"github.com/reboundhq/rebound/projections/connhealth"
+	ordersrm "github.com/reboundhq/rebound/projections/orders"
 	"github.com/reboundhq/rebound/rpc/errmap"
 	"github.com/reboundhq/rebound/rpc/server"
 	"github.com/reboundhq/rebound/services/orders/app"
@@ -65,6 +68,10 @@ type Deps struct {
 	Log *slog.Logger
 	// Clock is the service's time; nil is the system clock.
 	Clock Clock
+	// ReadModels is the process's read-model database (the projections service keeps it
+	// current): ListOrders reads it, and GetConnection and ListConnections add each connection's
+	// health from it. Without it ListOrders answers FailedPrecondition.
+	ReadModels *projections.DB
 }
 
 // Service is the orders service.
@@ -150,10 +157,15 @@ func New(deps Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	board := health.NewBoard()
-	a, err := app.New(app.Deps{
+	appDeps := app.Deps{
 		Orders: orders, Mappings: mappings, Holds: holdsRepo, Configs: configs, Connections: dir, Secrets: secrets,
 		Reports: deps.Ingester, Classifier: classifier, Health: board, Sync: syncState, Clock: deps.Clock, Log: log,
-	})
+	}
+	if deps.ReadModels != nil {
+		appDeps.OrderList = ordersrm.NewReader(deps.ReadModels)
+		appDeps.ConnectionHealth = connhealth.NewReader(deps.ReadModels)
+	}
+	a, err := app.New(appDeps)
 	if err != nil {
 		return nil, err
 	}
@@ -179,9 +191,10 @@ func (s *Service) Handlers() []bus.Handler { return append([]bus.Handler(nil), s
 var registerErrors sync.Once
 
 // Register adds OrderService and ConnectionService to srv and marks them serving. It registers
-// the domain's wrong-state errors with errmap.Default as FailedPrecondition.
+// the domain's wrong-state errors and app.ErrNoReadModels with errmap.Default as
+// FailedPrecondition.
 func (s *Service) Register(srv *server.Server) {
-	registerErrors.Do(func() { errmap.RegisterPrecondition(domain.ErrWrongState) })
+	registerErrors.Do(func() { errmap.RegisterPrecondition(domain.ErrWrongState, app.ErrNoReadModels) })
 	ordersv1.RegisterOrderServiceServer(srv.GRPC(), grpcapi.NewOrders(s.app))
 	connectionsv1.RegisterConnectionServiceServer(srv.GRPC(), grpcapi.NewConnections(s.app))
 	srv.SetServing(ordersv1.OrderService_ServiceDesc.ServiceName)

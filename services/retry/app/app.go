@@ -42,4 +42,8 @@ type Commands struct {
 type Queries struct {
 	// GetRetry returns a record's schedule and its history (gRPC).
 	GetRetry GetRetryHandler
+	// ListRetries lists the pending or held records from the retry-queue read model (gRPC).
+	ListRetries ListRetriesHandler
+	// ListSkippedRecords lists the skipped records, with the reason (gRPC).
+	ListSkippedRecords ListSkippedRecordsHandler
 }

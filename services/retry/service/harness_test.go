@@ -26,6 +26,7 @@ import (
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsstore"
 	"github.com/reboundhq/rebound/events/natstest"
+	"github.com/reboundhq/rebound/projections"
 	"github.com/reboundhq/rebound/services/retry/app"
 	"github.com/reboundhq/rebound/services/retry/domain"
 	"github.com/reboundhq/rebound/services/retry/outbound"
@@ -80,6 +81,12 @@ type env struct {
 // start starts the service on the server at url; it stops when stop is called or the test ends.
 func start(t *testing.T, url string, cfg service.Config) *env {
 	t.Helper()
+	return startReading(t, url, cfg, nil)
+}
+
+// startReading starts the service like start, with db as its read models (nil for none).
+func startReading(t *testing.T, url string, cfg service.Config, db *projections.DB) *env {
+	t.Helper()
 	nc := natstest.Connect(t, url)
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -101,7 +108,7 @@ func start(t *testing.T, url string, cfg service.Config) *env {
 			t.Logf("service logs:\n%s", logs.String())
 		}
 	})
-	svc, err := service.New(service.Deps{Store: store, JS: js, Log: log}, cfg)
+	svc, err := service.New(service.Deps{Store: store, JS: js, Log: log, ReadModels: db}, cfg)
 	if err != nil {
 		t.Fatalf("service.New: %v", err)
 	}

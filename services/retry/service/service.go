@@ -22,6 +22,8 @@ import (
 	"github.com/reboundhq/rebound/events/aggregate"
 	"github.com/reboundhq/rebound/events/bus"
 	"github.com/reboundhq/rebound/events/natsstore"
+	"github.com/reboundhq/rebound/projections"
+	"github.com/reboundhq/rebound/projections/retryqueue"
 	"github.com/reboundhq/rebound/rpc/errmap"
 	"github.com/reboundhq/rebound/rpc/server"
 	"github.com/reboundhq/rebound/services/retry/app"
@@ -53,6 +55,10 @@ type Deps struct {
 	Log *slog.Logger
 	// Clock tells the time; nil is the system clock.
 	Clock Clock
+	// ReadModels is the process's read-model database, which ListRetries and
+	// ListSkippedRecords read (the projections service keeps it current). Without it they answer
+	// FailedPrecondition.
+	ReadModels *projections.DB
 }
 
 // Service is the retry service.
@@ -161,6 +167,11 @@ func New(deps Deps, cfg Config) (*Service, error) {
 	add(err)
 	a.Queries.GetRetry, err = app.NewGetRetryHandler(schedules)
 	add(err)
+	if deps.ReadModels != nil {
+		queues := retryqueue.NewReader(deps.ReadModels)
+		a.Queries.ListRetries = app.NewListRetriesHandler(queues)
+		a.Queries.ListSkippedRecords = app.NewListSkippedRecordsHandler(queues)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -191,9 +202,10 @@ func (s *Service) Handlers() []bus.Handler { return append([]bus.Handler(nil), s
 var registerErrors sync.Once
 
 // Register puts rebound.retry.v1.RetryService on srv and marks it serving. Call it before
-// srv.Run.
+// srv.Run. It registers domain.ErrWrongState and app.ErrNoReadModels with errmap.Default as
+// FailedPrecondition.
 func (s *Service) Register(srv *server.Server) {
-	registerErrors.Do(func() { errmap.RegisterPrecondition(domain.ErrWrongState) })
+	registerErrors.Do(func() { errmap.RegisterPrecondition(domain.ErrWrongState, app.ErrNoReadModels) })
 	retryv1.RegisterRetryServiceServer(srv.GRPC(), inbound.NewGRPC(s.app))
 	srv.SetServing(retryv1.RetryService_ServiceDesc.ServiceName)
 }

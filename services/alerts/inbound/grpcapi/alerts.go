@@ -2,7 +2,9 @@
 // the app's commands and queries, and rebound.ingest.v1.IngestService over the connector
 // ingester. Every call validates its request (InvalidArgument naming the field), checks the
 // caller's account before loading anything (auth.AuthorizeAccount) and against what it loaded
-// (auth.CheckLoaded), and returns plain errors that the server maps (rpc/errmap).
+// (auth.CheckLoaded), and returns plain errors that the server maps (rpc/errmap). The list
+// queries (ListAlerts, CountAlerts) read the alerts read model restricted to what the caller's
+// key covers (access); WatchAlerts follows the event store with the same restriction.
 package grpcapi
 
 import (
@@ -24,11 +26,12 @@ import (
 // Alerts implements rebound.alerts.v1.AlertService.
 type Alerts struct {
 	alertsv1.UnimplementedAlertServiceServer
-	app *app.Application
+	app   *app.Application
+	watch WatchConfig
 }
 
-// NewAlerts returns the AlertService over the application.
-func NewAlerts(a *app.Application) *Alerts { return &Alerts{app: a} }
+// NewAlerts returns the AlertService over the application; watch configures WatchAlerts.
+func NewAlerts(a *app.Application, watch WatchConfig) *Alerts { return &Alerts{app: a, watch: watch} }
 
 // checkLoaded is auth.CheckLoaded for the caller of ctx.
 func checkLoaded(ctx context.Context) app.Authorize {

@@ -63,6 +63,7 @@ func (s *Connections) GetConnection(ctx context.Context, req *connectionsv1.GetC
 func (s *Connections) ListConnections(ctx context.Context, req *connectionsv1.ListConnectionsRequest) (*connectionsv1.ListConnectionsResponse, error) {
 	q := app.ListConnections{
 		Account: req.GetAccountId(), SystemKind: req.GetSystemKind(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken(),
+		DownOnly: req.GetDownOnly(), FailingOnly: req.GetFailingOnly(),
 	}
 	if req.GetPageSize() > app.MaxPageSize {
 		q.PageSize = -1 // Validate names page_size

@@ -2,7 +2,8 @@
 // rebound.connections.v1.ConnectionService over the app's commands and queries. Every call
 // validates its request (InvalidArgument naming the field, nothing stored), checks the caller's
 // account before loading anything (auth.AuthorizeAccount) and against what it loaded
-// (auth.CheckLoaded), and returns plain errors that the server maps (rpc/errmap).
+// (auth.CheckLoaded), and returns plain errors that the server maps (rpc/errmap). ListOrders
+// reads the orders read model restricted to what the caller's key covers (access).
 package grpcapi
 
 import (

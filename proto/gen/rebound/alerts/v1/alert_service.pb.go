@@ -29,6 +29,713 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AlertTimeField names one of an alert's times, to sort or filter by.
+type AlertTimeField int32
+
+const (
+	// ALERT_TIME_FIELD_UNSPECIFIED means the default, last seen.
+	AlertTimeField_ALERT_TIME_FIELD_UNSPECIFIED AlertTimeField = 0
+	// ALERT_TIME_FIELD_LAST_SEEN is the latest failure time (Alert.last_seen_at).
+	AlertTimeField_ALERT_TIME_FIELD_LAST_SEEN AlertTimeField = 1
+	// ALERT_TIME_FIELD_FIRST_SEEN is the incarnation's first failure time (Alert.first_seen_at).
+	AlertTimeField_ALERT_TIME_FIELD_FIRST_SEEN AlertTimeField = 2
+)
+
+// Enum value maps for AlertTimeField.
+var (
+	AlertTimeField_name = map[int32]string{
+		0: "ALERT_TIME_FIELD_UNSPECIFIED",
+		1: "ALERT_TIME_FIELD_LAST_SEEN",
+		2: "ALERT_TIME_FIELD_FIRST_SEEN",
+	}
+	AlertTimeField_value = map[string]int32{
+		"ALERT_TIME_FIELD_UNSPECIFIED": 0,
+		"ALERT_TIME_FIELD_LAST_SEEN":   1,
+		"ALERT_TIME_FIELD_FIRST_SEEN":  2,
+	}
+)
+
+func (x AlertTimeField) Enum() *AlertTimeField {
+	p := new(AlertTimeField)
+	*p = x
+	return p
+}
+
+func (x AlertTimeField) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlertTimeField) Descriptor() protoreflect.EnumDescriptor {
+	return file_rebound_alerts_v1_alert_service_proto_enumTypes[0].Descriptor()
+}
+
+func (AlertTimeField) Type() protoreflect.EnumType {
+	return &file_rebound_alerts_v1_alert_service_proto_enumTypes[0]
+}
+
+func (x AlertTimeField) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlertTimeField.Descriptor instead.
+func (AlertTimeField) EnumDescriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{0}
+}
+
+// AlertFilter selects alerts. Unset fields select everything; a repeated field keeps the alerts
+// matching any of its values (at most 100 values each), and the fields combine with AND.
+type AlertFilter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_id keeps one account's alerts: the caller's own, or for a warehouse key one of its
+	// merchants'; empty keeps every account the caller may see.
+	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// statuses keeps alerts in these statuses (open, resolved, dismissed).
+	Statuses []AlertStatus `protobuf:"varint,2,rep,packed,name=statuses,proto3,enum=rebound.alerts.v1.AlertStatus" json:"statuses,omitempty"`
+	// alert_types keeps alerts of these snake_case alert types, e.g. "wms_unavailable".
+	AlertTypes []string `protobuf:"bytes,3,rep,name=alert_types,json=alertTypes,proto3" json:"alert_types,omitempty"`
+	// error_classes keeps alerts whose latest failure has one of these classes.
+	ErrorClasses []v1.ErrorClass `protobuf:"varint,4,rep,packed,name=error_classes,json=errorClasses,proto3,enum=rebound.connector.v1.ErrorClass" json:"error_classes,omitempty"`
+	// connection_ids keeps alerts of these connections.
+	ConnectionIds []string `protobuf:"bytes,5,rep,name=connection_ids,json=connectionIds,proto3" json:"connection_ids,omitempty"`
+	// record_kinds keeps alerts of these record kinds.
+	RecordKinds []v1.RecordKind `protobuf:"varint,6,rep,packed,name=record_kinds,json=recordKinds,proto3,enum=rebound.connector.v1.RecordKind" json:"record_kinds,omitempty"`
+	// order_number keeps the alerts of the order with this order number (exact, at most 256
+	// bytes).
+	OrderNumber string `protobuf:"bytes,7,opt,name=order_number,json=orderNumber,proto3" json:"order_number,omitempty"`
+	// sku keeps the alerts of the product with this SKU (exact, at most 256 bytes).
+	Sku string `protobuf:"bytes,8,opt,name=sku,proto3" json:"sku,omitempty"`
+	// needs_attention, when set, keeps the alerts that need a person (true) or those that do not
+	// (false).
+	NeedsAttention *bool `protobuf:"varint,9,opt,name=needs_attention,json=needsAttention,proto3,oneof" json:"needs_attention,omitempty"`
+	// from_time, when set, keeps alerts whose time_field is at or after it.
+	FromTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=from_time,json=fromTime,proto3" json:"from_time,omitempty"`
+	// to_time, when set, keeps alerts whose time_field is before it; it must be after from_time.
+	ToTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=to_time,json=toTime,proto3" json:"to_time,omitempty"`
+	// time_field is the time from_time and to_time apply to: last seen (the default) or first
+	// seen.
+	TimeField     AlertTimeField `protobuf:"varint,12,opt,name=time_field,json=timeField,proto3,enum=rebound.alerts.v1.AlertTimeField" json:"time_field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertFilter) Reset() {
+	*x = AlertFilter{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertFilter) ProtoMessage() {}
+
+func (x *AlertFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertFilter.ProtoReflect.Descriptor instead.
+func (*AlertFilter) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AlertFilter) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *AlertFilter) GetStatuses() []AlertStatus {
+	if x != nil {
+		return x.Statuses
+	}
+	return nil
+}
+
+func (x *AlertFilter) GetAlertTypes() []string {
+	if x != nil {
+		return x.AlertTypes
+	}
+	return nil
+}
+
+func (x *AlertFilter) GetErrorClasses() []v1.ErrorClass {
+	if x != nil {
+		return x.ErrorClasses
+	}
+	return nil
+}
+
+func (x *AlertFilter) GetConnectionIds() []string {
+	if x != nil {
+		return x.ConnectionIds
+	}
+	return nil
+}
+
+func (x *AlertFilter) GetRecordKinds() []v1.RecordKind {
+	if x != nil {
+		return x.RecordKinds
+	}
+	return nil
+}
+
+func (x *AlertFilter) GetOrderNumber() string {
+	if x != nil {
+		return x.OrderNumber
+	}
+	return ""
+}
+
+func (x *AlertFilter) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *AlertFilter) GetNeedsAttention() bool {
+	if x != nil && x.NeedsAttention != nil {
+		return *x.NeedsAttention
+	}
+	return false
+}
+
+func (x *AlertFilter) GetFromTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FromTime
+	}
+	return nil
+}
+
+func (x *AlertFilter) GetToTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ToTime
+	}
+	return nil
+}
+
+func (x *AlertFilter) GetTimeField() AlertTimeField {
+	if x != nil {
+		return x.TimeField
+	}
+	return AlertTimeField_ALERT_TIME_FIELD_UNSPECIFIED
+}
+
+// ListAlertsRequest asks for one page of alerts.
+type ListAlertsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// filter selects the alerts; unset lists every alert the caller may see.
+	Filter *AlertFilter `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	// sort_by is the time the list is sorted by: last seen (the default) or first seen.
+	SortBy AlertTimeField `protobuf:"varint,2,opt,name=sort_by,json=sortBy,proto3,enum=rebound.alerts.v1.AlertTimeField" json:"sort_by,omitempty"`
+	// ascending sorts oldest first; the default is newest first.
+	Ascending bool `protobuf:"varint,3,opt,name=ascending,proto3" json:"ascending,omitempty"`
+	// page_size caps the alerts returned; 0 means 50, at most 500.
+	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is next_page_token of the previous page, asked with the same sort; empty starts
+	// at the first page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertsRequest) Reset() {
+	*x = ListAlertsRequest{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertsRequest) ProtoMessage() {}
+
+func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
+func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListAlertsRequest) GetFilter() *AlertFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *ListAlertsRequest) GetSortBy() AlertTimeField {
+	if x != nil {
+		return x.SortBy
+	}
+	return AlertTimeField_ALERT_TIME_FIELD_UNSPECIFIED
+}
+
+func (x *ListAlertsRequest) GetAscending() bool {
+	if x != nil {
+		return x.Ascending
+	}
+	return false
+}
+
+func (x *ListAlertsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAlertsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAlertsResponse is one page of alerts.
+type ListAlertsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// alerts are the page's alerts, in the requested order.
+	Alerts []*Alert `protobuf:"bytes,1,rep,name=alerts,proto3" json:"alerts,omitempty"`
+	// next_page_token asks for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAlertsResponse) Reset() {
+	*x = ListAlertsResponse{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAlertsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAlertsResponse) ProtoMessage() {}
+
+func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
+func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListAlertsResponse) GetAlerts() []*Alert {
+	if x != nil {
+		return x.Alerts
+	}
+	return nil
+}
+
+func (x *ListAlertsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// CountAlertsRequest asks how many alerts a filter selects.
+type CountAlertsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// filter selects the alerts; unset counts every alert the caller may see.
+	Filter        *AlertFilter `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAlertsRequest) Reset() {
+	*x = CountAlertsRequest{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAlertsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAlertsRequest) ProtoMessage() {}
+
+func (x *CountAlertsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAlertsRequest.ProtoReflect.Descriptor instead.
+func (*CountAlertsRequest) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CountAlertsRequest) GetFilter() *AlertFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+// AlertStatusCount is the number of selected alerts in one status.
+type AlertStatusCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// status is the status.
+	Status AlertStatus `protobuf:"varint,1,opt,name=status,proto3,enum=rebound.alerts.v1.AlertStatus" json:"status,omitempty"`
+	// count is the number of selected alerts in it.
+	Count         uint64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertStatusCount) Reset() {
+	*x = AlertStatusCount{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertStatusCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertStatusCount) ProtoMessage() {}
+
+func (x *AlertStatusCount) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertStatusCount.ProtoReflect.Descriptor instead.
+func (*AlertStatusCount) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AlertStatusCount) GetStatus() AlertStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AlertStatus_ALERT_STATUS_UNSPECIFIED
+}
+
+func (x *AlertStatusCount) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// CountAlertsResponse is how many alerts a filter selects, in total and per group. Groups with
+// no alert are left out.
+type CountAlertsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// total is the number of selected alerts.
+	Total uint64 `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
+	// by_status counts them per status, in the enum's order.
+	ByStatus []*AlertStatusCount `protobuf:"bytes,2,rep,name=by_status,json=byStatus,proto3" json:"by_status,omitempty"`
+	// by_alert_type counts them per alert type.
+	ByAlertType map[string]uint64 `protobuf:"bytes,3,rep,name=by_alert_type,json=byAlertType,proto3" json:"by_alert_type,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// by_connection counts them per connection id (connections of different accounts with the
+	// same id count together: filter by account_id to keep them apart).
+	ByConnection  map[string]uint64 `protobuf:"bytes,4,rep,name=by_connection,json=byConnection,proto3" json:"by_connection,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAlertsResponse) Reset() {
+	*x = CountAlertsResponse{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAlertsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAlertsResponse) ProtoMessage() {}
+
+func (x *CountAlertsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAlertsResponse.ProtoReflect.Descriptor instead.
+func (*CountAlertsResponse) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CountAlertsResponse) GetTotal() uint64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *CountAlertsResponse) GetByStatus() []*AlertStatusCount {
+	if x != nil {
+		return x.ByStatus
+	}
+	return nil
+}
+
+func (x *CountAlertsResponse) GetByAlertType() map[string]uint64 {
+	if x != nil {
+		return x.ByAlertType
+	}
+	return nil
+}
+
+func (x *CountAlertsResponse) GetByConnection() map[string]uint64 {
+	if x != nil {
+		return x.ByConnection
+	}
+	return nil
+}
+
+// WatchAlertsRequest says which alert events to stream and from where.
+type WatchAlertsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_id keeps one account's alert events: the caller's own, or for a warehouse key one of
+	// its merchants'; empty streams every account the caller may see (an admin key: all of them).
+	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// after_position, when set, resumes the watch: the stream starts with the first alert event
+	// stored after this position of the EVENTS stream (0 starts at the first event ever stored).
+	// Unset streams the events stored from now on. It may not be ahead of the event store.
+	AfterPosition *uint64 `protobuf:"varint,2,opt,name=after_position,json=afterPosition,proto3,oneof" json:"after_position,omitempty"`
+	// alert_types keeps the events of alerts of these snake_case alert types.
+	AlertTypes []string `protobuf:"bytes,3,rep,name=alert_types,json=alertTypes,proto3" json:"alert_types,omitempty"`
+	// error_classes keeps the events whose alert's latest failure has one of these classes.
+	ErrorClasses []v1.ErrorClass `protobuf:"varint,4,rep,packed,name=error_classes,json=errorClasses,proto3,enum=rebound.connector.v1.ErrorClass" json:"error_classes,omitempty"`
+	// connection_ids keeps the events of alerts of these connections.
+	ConnectionIds []string `protobuf:"bytes,5,rep,name=connection_ids,json=connectionIds,proto3" json:"connection_ids,omitempty"`
+	// record_kinds keeps the events of alerts of these record kinds.
+	RecordKinds []v1.RecordKind `protobuf:"varint,6,rep,packed,name=record_kinds,json=recordKinds,proto3,enum=rebound.connector.v1.RecordKind" json:"record_kinds,omitempty"`
+	// event_types keeps these events, by full name ("rebound.alerts.v1.AlertNeedsAttention") or
+	// short name ("AlertNeedsAttention").
+	EventTypes    []string `protobuf:"bytes,7,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAlertsRequest) Reset() {
+	*x = WatchAlertsRequest{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAlertsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAlertsRequest) ProtoMessage() {}
+
+func (x *WatchAlertsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAlertsRequest.ProtoReflect.Descriptor instead.
+func (*WatchAlertsRequest) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *WatchAlertsRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *WatchAlertsRequest) GetAfterPosition() uint64 {
+	if x != nil && x.AfterPosition != nil {
+		return *x.AfterPosition
+	}
+	return 0
+}
+
+func (x *WatchAlertsRequest) GetAlertTypes() []string {
+	if x != nil {
+		return x.AlertTypes
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetErrorClasses() []v1.ErrorClass {
+	if x != nil {
+		return x.ErrorClasses
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetConnectionIds() []string {
+	if x != nil {
+		return x.ConnectionIds
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetRecordKinds() []v1.RecordKind {
+	if x != nil {
+		return x.RecordKinds
+	}
+	return nil
+}
+
+func (x *WatchAlertsRequest) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+// WatchAlertsResponse is one alert event, or a heartbeat.
+type WatchAlertsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// position is the event's position in the EVENTS stream; in a heartbeat, the position the watch
+	// has reached (every event the caller may see up to it was sent). Resume with after_position
+	// set to the last position received.
+	Position uint64 `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
+	// event is the alert event with its envelope: type, version within the alert, times and
+	// payload (AlertRaised, AlertOccurred, ...; see events.proto). Unset in a heartbeat.
+	Event *AlertEvent `protobuf:"bytes,2,opt,name=event,proto3" json:"event,omitempty"`
+	// account_id is the alert's account; empty in a heartbeat.
+	AccountId string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// alert_id is the alert's id; empty in a heartbeat.
+	AlertId string `protobuf:"bytes,4,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
+	// heartbeat_at is set, to the server's time, when the message is a heartbeat rather than an
+	// event.
+	HeartbeatAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=heartbeat_at,json=heartbeatAt,proto3" json:"heartbeat_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAlertsResponse) Reset() {
+	*x = WatchAlertsResponse{}
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAlertsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAlertsResponse) ProtoMessage() {}
+
+func (x *WatchAlertsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAlertsResponse.ProtoReflect.Descriptor instead.
+func (*WatchAlertsResponse) Descriptor() ([]byte, []int) {
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WatchAlertsResponse) GetPosition() uint64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *WatchAlertsResponse) GetEvent() *AlertEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchAlertsResponse) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *WatchAlertsResponse) GetAlertId() string {
+	if x != nil {
+		return x.AlertId
+	}
+	return ""
+}
+
+func (x *WatchAlertsResponse) GetHeartbeatAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HeartbeatAt
+	}
+	return nil
+}
+
 // AlertFingerprint names an alert by what it is about instead of by id. The account is the
 // request's account_id.
 type AlertFingerprint struct {
@@ -47,7 +754,7 @@ type AlertFingerprint struct {
 
 func (x *AlertFingerprint) Reset() {
 	*x = AlertFingerprint{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[0]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -59,7 +766,7 @@ func (x *AlertFingerprint) String() string {
 func (*AlertFingerprint) ProtoMessage() {}
 
 func (x *AlertFingerprint) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[0]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -72,7 +779,7 @@ func (x *AlertFingerprint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertFingerprint.ProtoReflect.Descriptor instead.
 func (*AlertFingerprint) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{0}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AlertFingerprint) GetConnectionId() string {
@@ -126,7 +833,7 @@ type GetAlertRequest struct {
 
 func (x *GetAlertRequest) Reset() {
 	*x = GetAlertRequest{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[1]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -138,7 +845,7 @@ func (x *GetAlertRequest) String() string {
 func (*GetAlertRequest) ProtoMessage() {}
 
 func (x *GetAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[1]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -151,7 +858,7 @@ func (x *GetAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAlertRequest.ProtoReflect.Descriptor instead.
 func (*GetAlertRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{1}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetAlertRequest) GetAccountId() string {
@@ -236,7 +943,7 @@ type GetAlertResponse struct {
 
 func (x *GetAlertResponse) Reset() {
 	*x = GetAlertResponse{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[2]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -248,7 +955,7 @@ func (x *GetAlertResponse) String() string {
 func (*GetAlertResponse) ProtoMessage() {}
 
 func (x *GetAlertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[2]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -261,7 +968,7 @@ func (x *GetAlertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAlertResponse.ProtoReflect.Descriptor instead.
 func (*GetAlertResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{2}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetAlertResponse) GetAlert() *Alert {
@@ -317,7 +1024,7 @@ type AlertEvent struct {
 
 func (x *AlertEvent) Reset() {
 	*x = AlertEvent{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[3]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +1036,7 @@ func (x *AlertEvent) String() string {
 func (*AlertEvent) ProtoMessage() {}
 
 func (x *AlertEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[3]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +1049,7 @@ func (x *AlertEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlertEvent.ProtoReflect.Descriptor instead.
 func (*AlertEvent) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{3}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AlertEvent) GetEventId() string {
@@ -416,7 +1123,7 @@ type DismissAlertRequest struct {
 
 func (x *DismissAlertRequest) Reset() {
 	*x = DismissAlertRequest{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[4]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +1135,7 @@ func (x *DismissAlertRequest) String() string {
 func (*DismissAlertRequest) ProtoMessage() {}
 
 func (x *DismissAlertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[4]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +1148,7 @@ func (x *DismissAlertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DismissAlertRequest.ProtoReflect.Descriptor instead.
 func (*DismissAlertRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{4}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DismissAlertRequest) GetAccountId() string {
@@ -476,7 +1183,7 @@ type DismissAlertResponse struct {
 
 func (x *DismissAlertResponse) Reset() {
 	*x = DismissAlertResponse{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[5]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +1195,7 @@ func (x *DismissAlertResponse) String() string {
 func (*DismissAlertResponse) ProtoMessage() {}
 
 func (x *DismissAlertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[5]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +1208,7 @@ func (x *DismissAlertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DismissAlertResponse.ProtoReflect.Descriptor instead.
 func (*DismissAlertResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{5}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DismissAlertResponse) GetAlert() *Alert {
@@ -524,7 +1231,7 @@ type ResendRecordRequest struct {
 
 func (x *ResendRecordRequest) Reset() {
 	*x = ResendRecordRequest{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[6]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +1243,7 @@ func (x *ResendRecordRequest) String() string {
 func (*ResendRecordRequest) ProtoMessage() {}
 
 func (x *ResendRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[6]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +1256,7 @@ func (x *ResendRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendRecordRequest.ProtoReflect.Descriptor instead.
 func (*ResendRecordRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{6}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResendRecordRequest) GetAccountId() string {
@@ -580,7 +1287,7 @@ type ResendRecordResponse struct {
 
 func (x *ResendRecordResponse) Reset() {
 	*x = ResendRecordResponse{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[7]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -592,7 +1299,7 @@ func (x *ResendRecordResponse) String() string {
 func (*ResendRecordResponse) ProtoMessage() {}
 
 func (x *ResendRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[7]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -605,7 +1312,7 @@ func (x *ResendRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendRecordResponse.ProtoReflect.Descriptor instead.
 func (*ResendRecordResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{7}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResendRecordResponse) GetAlert() *Alert {
@@ -645,7 +1352,7 @@ type RecordAlertTracked struct {
 
 func (x *RecordAlertTracked) Reset() {
 	*x = RecordAlertTracked{}
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[8]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +1364,7 @@ func (x *RecordAlertTracked) String() string {
 func (*RecordAlertTracked) ProtoMessage() {}
 
 func (x *RecordAlertTracked) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[8]
+	mi := &file_rebound_alerts_v1_alert_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +1377,7 @@ func (x *RecordAlertTracked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAlertTracked.ProtoReflect.Descriptor instead.
 func (*RecordAlertTracked) Descriptor() ([]byte, []int) {
-	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{8}
+	return file_rebound_alerts_v1_alert_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordAlertTracked) GetRecord() *v1.RecordRef {
@@ -712,7 +1419,70 @@ var File_rebound_alerts_v1_alert_service_proto protoreflect.FileDescriptor
 
 const file_rebound_alerts_v1_alert_service_proto_rawDesc = "" +
 	"\n" +
-	"%rebound/alerts/v1/alert_service.proto\x12\x11rebound.alerts.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erebound/alerts/v1/events.proto\x1a$rebound/connector/v1/connector.proto\x1a\x1erebound/ingest/v1/ingest.proto\"\xb6\x01\n" +
+	"%rebound/alerts/v1/alert_service.proto\x12\x11rebound.alerts.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erebound/alerts/v1/events.proto\x1a$rebound/connector/v1/connector.proto\x1a\x1erebound/ingest/v1/ingest.proto\"\xe3\x04\n" +
+	"\vAlertFilter\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12:\n" +
+	"\bstatuses\x18\x02 \x03(\x0e2\x1e.rebound.alerts.v1.AlertStatusR\bstatuses\x12\x1f\n" +
+	"\valert_types\x18\x03 \x03(\tR\n" +
+	"alertTypes\x12E\n" +
+	"\rerror_classes\x18\x04 \x03(\x0e2 .rebound.connector.v1.ErrorClassR\ferrorClasses\x12%\n" +
+	"\x0econnection_ids\x18\x05 \x03(\tR\rconnectionIds\x12C\n" +
+	"\frecord_kinds\x18\x06 \x03(\x0e2 .rebound.connector.v1.RecordKindR\vrecordKinds\x12!\n" +
+	"\forder_number\x18\a \x01(\tR\vorderNumber\x12\x10\n" +
+	"\x03sku\x18\b \x01(\tR\x03sku\x12,\n" +
+	"\x0fneeds_attention\x18\t \x01(\bH\x00R\x0eneedsAttention\x88\x01\x01\x127\n" +
+	"\tfrom_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bfromTime\x123\n" +
+	"\ato_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x06toTime\x12@\n" +
+	"\n" +
+	"time_field\x18\f \x01(\x0e2!.rebound.alerts.v1.AlertTimeFieldR\ttimeFieldB\x12\n" +
+	"\x10_needs_attention\"\xe1\x01\n" +
+	"\x11ListAlertsRequest\x126\n" +
+	"\x06filter\x18\x01 \x01(\v2\x1e.rebound.alerts.v1.AlertFilterR\x06filter\x12:\n" +
+	"\asort_by\x18\x02 \x01(\x0e2!.rebound.alerts.v1.AlertTimeFieldR\x06sortBy\x12\x1c\n" +
+	"\tascending\x18\x03 \x01(\bR\tascending\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"n\n" +
+	"\x12ListAlertsResponse\x120\n" +
+	"\x06alerts\x18\x01 \x03(\v2\x18.rebound.alerts.v1.AlertR\x06alerts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"L\n" +
+	"\x12CountAlertsRequest\x126\n" +
+	"\x06filter\x18\x01 \x01(\v2\x1e.rebound.alerts.v1.AlertFilterR\x06filter\"`\n" +
+	"\x10AlertStatusCount\x126\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x1e.rebound.alerts.v1.AlertStatusR\x06status\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xaa\x03\n" +
+	"\x13CountAlertsResponse\x12\x14\n" +
+	"\x05total\x18\x01 \x01(\x04R\x05total\x12@\n" +
+	"\tby_status\x18\x02 \x03(\v2#.rebound.alerts.v1.AlertStatusCountR\bbyStatus\x12[\n" +
+	"\rby_alert_type\x18\x03 \x03(\v27.rebound.alerts.v1.CountAlertsResponse.ByAlertTypeEntryR\vbyAlertType\x12]\n" +
+	"\rby_connection\x18\x04 \x03(\v28.rebound.alerts.v1.CountAlertsResponse.ByConnectionEntryR\fbyConnection\x1a>\n" +
+	"\x10ByAlertTypeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a?\n" +
+	"\x11ByConnectionEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xe7\x02\n" +
+	"\x12WatchAlertsRequest\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12*\n" +
+	"\x0eafter_position\x18\x02 \x01(\x04H\x00R\rafterPosition\x88\x01\x01\x12\x1f\n" +
+	"\valert_types\x18\x03 \x03(\tR\n" +
+	"alertTypes\x12E\n" +
+	"\rerror_classes\x18\x04 \x03(\x0e2 .rebound.connector.v1.ErrorClassR\ferrorClasses\x12%\n" +
+	"\x0econnection_ids\x18\x05 \x03(\tR\rconnectionIds\x12C\n" +
+	"\frecord_kinds\x18\x06 \x03(\x0e2 .rebound.connector.v1.RecordKindR\vrecordKinds\x12\x1f\n" +
+	"\vevent_types\x18\a \x03(\tR\n" +
+	"eventTypesB\x11\n" +
+	"\x0f_after_position\"\xdf\x01\n" +
+	"\x13WatchAlertsResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\x04R\bposition\x123\n" +
+	"\x05event\x18\x02 \x01(\v2\x1d.rebound.alerts.v1.AlertEventR\x05event\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x03 \x01(\tR\taccountId\x12\x19\n" +
+	"\balert_id\x18\x04 \x01(\tR\aalertId\x12=\n" +
+	"\fheartbeat_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vheartbeatAt\"\xb6\x01\n" +
 	"\x10AlertFingerprint\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\x12A\n" +
 	"\vrecord_kind\x18\x02 \x01(\x0e2 .rebound.connector.v1.RecordKindR\n" +
@@ -768,11 +1538,19 @@ const file_rebound_alerts_v1_alert_service_proto_rawDesc = "" +
 	"\n" +
 	"alert_type\x18\x04 \x01(\tR\talertType\x129\n" +
 	"\n" +
-	"tracked_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\ttrackedAt2\xa5\x02\n" +
+	"tracked_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\ttrackedAt*s\n" +
+	"\x0eAlertTimeField\x12 \n" +
+	"\x1cALERT_TIME_FIELD_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aALERT_TIME_FIELD_LAST_SEEN\x10\x01\x12\x1f\n" +
+	"\x1bALERT_TIME_FIELD_FIRST_SEEN\x10\x022\xbe\x04\n" +
 	"\fAlertService\x12S\n" +
 	"\bGetAlert\x12\".rebound.alerts.v1.GetAlertRequest\x1a#.rebound.alerts.v1.GetAlertResponse\x12_\n" +
 	"\fDismissAlert\x12&.rebound.alerts.v1.DismissAlertRequest\x1a'.rebound.alerts.v1.DismissAlertResponse\x12_\n" +
-	"\fResendRecord\x12&.rebound.alerts.v1.ResendRecordRequest\x1a'.rebound.alerts.v1.ResendRecordResponseB\xd3\x01\n" +
+	"\fResendRecord\x12&.rebound.alerts.v1.ResendRecordRequest\x1a'.rebound.alerts.v1.ResendRecordResponse\x12Y\n" +
+	"\n" +
+	"ListAlerts\x12$.rebound.alerts.v1.ListAlertsRequest\x1a%.rebound.alerts.v1.ListAlertsResponse\x12\\\n" +
+	"\vCountAlerts\x12%.rebound.alerts.v1.CountAlertsRequest\x1a&.rebound.alerts.v1.CountAlertsResponse\x12^\n" +
+	"\vWatchAlerts\x12%.rebound.alerts.v1.WatchAlertsRequest\x1a&.rebound.alerts.v1.WatchAlertsResponse0\x01B\xd3\x01\n" +
 	"\x15com.rebound.alerts.v1B\x11AlertServiceProtoP\x01ZAgithub.com/reboundhq/rebound/proto/gen/rebound/alerts/v1;alertsv1\xa2\x02\x03RAX\xaa\x02\x11Rebound.Alerts.V1\xca\x02\x11Rebound\\Alerts\\V1\xe2\x02\x1dRebound\\Alerts\\V1\\GPBMetadata\xea\x02\x13Rebound::Alerts::V1b\x06proto3"
 
 var (
@@ -787,48 +1565,86 @@ func file_rebound_alerts_v1_alert_service_proto_rawDescGZIP() []byte {
 	return file_rebound_alerts_v1_alert_service_proto_rawDescData
 }
 
-var file_rebound_alerts_v1_alert_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_rebound_alerts_v1_alert_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_rebound_alerts_v1_alert_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_rebound_alerts_v1_alert_service_proto_goTypes = []any{
-	(*AlertFingerprint)(nil),      // 0: rebound.alerts.v1.AlertFingerprint
-	(*GetAlertRequest)(nil),       // 1: rebound.alerts.v1.GetAlertRequest
-	(*GetAlertResponse)(nil),      // 2: rebound.alerts.v1.GetAlertResponse
-	(*AlertEvent)(nil),            // 3: rebound.alerts.v1.AlertEvent
-	(*DismissAlertRequest)(nil),   // 4: rebound.alerts.v1.DismissAlertRequest
-	(*DismissAlertResponse)(nil),  // 5: rebound.alerts.v1.DismissAlertResponse
-	(*ResendRecordRequest)(nil),   // 6: rebound.alerts.v1.ResendRecordRequest
-	(*ResendRecordResponse)(nil),  // 7: rebound.alerts.v1.ResendRecordResponse
-	(*RecordAlertTracked)(nil),    // 8: rebound.alerts.v1.RecordAlertTracked
-	(v1.RecordKind)(0),            // 9: rebound.connector.v1.RecordKind
-	(*Alert)(nil),                 // 10: rebound.alerts.v1.Alert
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*anypb.Any)(nil),             // 12: google.protobuf.Any
-	(*v11.Stored)(nil),            // 13: rebound.ingest.v1.Stored
-	(*v1.RecordRef)(nil),          // 14: rebound.connector.v1.RecordRef
+	(AlertTimeField)(0),           // 0: rebound.alerts.v1.AlertTimeField
+	(*AlertFilter)(nil),           // 1: rebound.alerts.v1.AlertFilter
+	(*ListAlertsRequest)(nil),     // 2: rebound.alerts.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),    // 3: rebound.alerts.v1.ListAlertsResponse
+	(*CountAlertsRequest)(nil),    // 4: rebound.alerts.v1.CountAlertsRequest
+	(*AlertStatusCount)(nil),      // 5: rebound.alerts.v1.AlertStatusCount
+	(*CountAlertsResponse)(nil),   // 6: rebound.alerts.v1.CountAlertsResponse
+	(*WatchAlertsRequest)(nil),    // 7: rebound.alerts.v1.WatchAlertsRequest
+	(*WatchAlertsResponse)(nil),   // 8: rebound.alerts.v1.WatchAlertsResponse
+	(*AlertFingerprint)(nil),      // 9: rebound.alerts.v1.AlertFingerprint
+	(*GetAlertRequest)(nil),       // 10: rebound.alerts.v1.GetAlertRequest
+	(*GetAlertResponse)(nil),      // 11: rebound.alerts.v1.GetAlertResponse
+	(*AlertEvent)(nil),            // 12: rebound.alerts.v1.AlertEvent
+	(*DismissAlertRequest)(nil),   // 13: rebound.alerts.v1.DismissAlertRequest
+	(*DismissAlertResponse)(nil),  // 14: rebound.alerts.v1.DismissAlertResponse
+	(*ResendRecordRequest)(nil),   // 15: rebound.alerts.v1.ResendRecordRequest
+	(*ResendRecordResponse)(nil),  // 16: rebound.alerts.v1.ResendRecordResponse
+	(*RecordAlertTracked)(nil),    // 17: rebound.alerts.v1.RecordAlertTracked
+	nil,                           // 18: rebound.alerts.v1.CountAlertsResponse.ByAlertTypeEntry
+	nil,                           // 19: rebound.alerts.v1.CountAlertsResponse.ByConnectionEntry
+	(AlertStatus)(0),              // 20: rebound.alerts.v1.AlertStatus
+	(v1.ErrorClass)(0),            // 21: rebound.connector.v1.ErrorClass
+	(v1.RecordKind)(0),            // 22: rebound.connector.v1.RecordKind
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(*Alert)(nil),                 // 24: rebound.alerts.v1.Alert
+	(*anypb.Any)(nil),             // 25: google.protobuf.Any
+	(*v11.Stored)(nil),            // 26: rebound.ingest.v1.Stored
+	(*v1.RecordRef)(nil),          // 27: rebound.connector.v1.RecordRef
 }
 var file_rebound_alerts_v1_alert_service_proto_depIdxs = []int32{
-	9,  // 0: rebound.alerts.v1.AlertFingerprint.record_kind:type_name -> rebound.connector.v1.RecordKind
-	0,  // 1: rebound.alerts.v1.GetAlertRequest.fingerprint:type_name -> rebound.alerts.v1.AlertFingerprint
-	10, // 2: rebound.alerts.v1.GetAlertResponse.alert:type_name -> rebound.alerts.v1.Alert
-	3,  // 3: rebound.alerts.v1.GetAlertResponse.history:type_name -> rebound.alerts.v1.AlertEvent
-	11, // 4: rebound.alerts.v1.AlertEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	11, // 5: rebound.alerts.v1.AlertEvent.recorded_at:type_name -> google.protobuf.Timestamp
-	12, // 6: rebound.alerts.v1.AlertEvent.payload:type_name -> google.protobuf.Any
-	10, // 7: rebound.alerts.v1.DismissAlertResponse.alert:type_name -> rebound.alerts.v1.Alert
-	10, // 8: rebound.alerts.v1.ResendRecordResponse.alert:type_name -> rebound.alerts.v1.Alert
-	13, // 9: rebound.alerts.v1.ResendRecordResponse.stored:type_name -> rebound.ingest.v1.Stored
-	14, // 10: rebound.alerts.v1.RecordAlertTracked.record:type_name -> rebound.connector.v1.RecordRef
-	11, // 11: rebound.alerts.v1.RecordAlertTracked.tracked_at:type_name -> google.protobuf.Timestamp
-	1,  // 12: rebound.alerts.v1.AlertService.GetAlert:input_type -> rebound.alerts.v1.GetAlertRequest
-	4,  // 13: rebound.alerts.v1.AlertService.DismissAlert:input_type -> rebound.alerts.v1.DismissAlertRequest
-	6,  // 14: rebound.alerts.v1.AlertService.ResendRecord:input_type -> rebound.alerts.v1.ResendRecordRequest
-	2,  // 15: rebound.alerts.v1.AlertService.GetAlert:output_type -> rebound.alerts.v1.GetAlertResponse
-	5,  // 16: rebound.alerts.v1.AlertService.DismissAlert:output_type -> rebound.alerts.v1.DismissAlertResponse
-	7,  // 17: rebound.alerts.v1.AlertService.ResendRecord:output_type -> rebound.alerts.v1.ResendRecordResponse
-	15, // [15:18] is the sub-list for method output_type
-	12, // [12:15] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	20, // 0: rebound.alerts.v1.AlertFilter.statuses:type_name -> rebound.alerts.v1.AlertStatus
+	21, // 1: rebound.alerts.v1.AlertFilter.error_classes:type_name -> rebound.connector.v1.ErrorClass
+	22, // 2: rebound.alerts.v1.AlertFilter.record_kinds:type_name -> rebound.connector.v1.RecordKind
+	23, // 3: rebound.alerts.v1.AlertFilter.from_time:type_name -> google.protobuf.Timestamp
+	23, // 4: rebound.alerts.v1.AlertFilter.to_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: rebound.alerts.v1.AlertFilter.time_field:type_name -> rebound.alerts.v1.AlertTimeField
+	1,  // 6: rebound.alerts.v1.ListAlertsRequest.filter:type_name -> rebound.alerts.v1.AlertFilter
+	0,  // 7: rebound.alerts.v1.ListAlertsRequest.sort_by:type_name -> rebound.alerts.v1.AlertTimeField
+	24, // 8: rebound.alerts.v1.ListAlertsResponse.alerts:type_name -> rebound.alerts.v1.Alert
+	1,  // 9: rebound.alerts.v1.CountAlertsRequest.filter:type_name -> rebound.alerts.v1.AlertFilter
+	20, // 10: rebound.alerts.v1.AlertStatusCount.status:type_name -> rebound.alerts.v1.AlertStatus
+	5,  // 11: rebound.alerts.v1.CountAlertsResponse.by_status:type_name -> rebound.alerts.v1.AlertStatusCount
+	18, // 12: rebound.alerts.v1.CountAlertsResponse.by_alert_type:type_name -> rebound.alerts.v1.CountAlertsResponse.ByAlertTypeEntry
+	19, // 13: rebound.alerts.v1.CountAlertsResponse.by_connection:type_name -> rebound.alerts.v1.CountAlertsResponse.ByConnectionEntry
+	21, // 14: rebound.alerts.v1.WatchAlertsRequest.error_classes:type_name -> rebound.connector.v1.ErrorClass
+	22, // 15: rebound.alerts.v1.WatchAlertsRequest.record_kinds:type_name -> rebound.connector.v1.RecordKind
+	12, // 16: rebound.alerts.v1.WatchAlertsResponse.event:type_name -> rebound.alerts.v1.AlertEvent
+	23, // 17: rebound.alerts.v1.WatchAlertsResponse.heartbeat_at:type_name -> google.protobuf.Timestamp
+	22, // 18: rebound.alerts.v1.AlertFingerprint.record_kind:type_name -> rebound.connector.v1.RecordKind
+	9,  // 19: rebound.alerts.v1.GetAlertRequest.fingerprint:type_name -> rebound.alerts.v1.AlertFingerprint
+	24, // 20: rebound.alerts.v1.GetAlertResponse.alert:type_name -> rebound.alerts.v1.Alert
+	12, // 21: rebound.alerts.v1.GetAlertResponse.history:type_name -> rebound.alerts.v1.AlertEvent
+	23, // 22: rebound.alerts.v1.AlertEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	23, // 23: rebound.alerts.v1.AlertEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	25, // 24: rebound.alerts.v1.AlertEvent.payload:type_name -> google.protobuf.Any
+	24, // 25: rebound.alerts.v1.DismissAlertResponse.alert:type_name -> rebound.alerts.v1.Alert
+	24, // 26: rebound.alerts.v1.ResendRecordResponse.alert:type_name -> rebound.alerts.v1.Alert
+	26, // 27: rebound.alerts.v1.ResendRecordResponse.stored:type_name -> rebound.ingest.v1.Stored
+	27, // 28: rebound.alerts.v1.RecordAlertTracked.record:type_name -> rebound.connector.v1.RecordRef
+	23, // 29: rebound.alerts.v1.RecordAlertTracked.tracked_at:type_name -> google.protobuf.Timestamp
+	10, // 30: rebound.alerts.v1.AlertService.GetAlert:input_type -> rebound.alerts.v1.GetAlertRequest
+	13, // 31: rebound.alerts.v1.AlertService.DismissAlert:input_type -> rebound.alerts.v1.DismissAlertRequest
+	15, // 32: rebound.alerts.v1.AlertService.ResendRecord:input_type -> rebound.alerts.v1.ResendRecordRequest
+	2,  // 33: rebound.alerts.v1.AlertService.ListAlerts:input_type -> rebound.alerts.v1.ListAlertsRequest
+	4,  // 34: rebound.alerts.v1.AlertService.CountAlerts:input_type -> rebound.alerts.v1.CountAlertsRequest
+	7,  // 35: rebound.alerts.v1.AlertService.WatchAlerts:input_type -> rebound.alerts.v1.WatchAlertsRequest
+	11, // 36: rebound.alerts.v1.AlertService.GetAlert:output_type -> rebound.alerts.v1.GetAlertResponse
+	14, // 37: rebound.alerts.v1.AlertService.DismissAlert:output_type -> rebound.alerts.v1.DismissAlertResponse
+	16, // 38: rebound.alerts.v1.AlertService.ResendRecord:output_type -> rebound.alerts.v1.ResendRecordResponse
+	3,  // 39: rebound.alerts.v1.AlertService.ListAlerts:output_type -> rebound.alerts.v1.ListAlertsResponse
+	6,  // 40: rebound.alerts.v1.AlertService.CountAlerts:output_type -> rebound.alerts.v1.CountAlertsResponse
+	8,  // 41: rebound.alerts.v1.AlertService.WatchAlerts:output_type -> rebound.alerts.v1.WatchAlertsResponse
+	36, // [36:42] is the sub-list for method output_type
+	30, // [30:36] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_rebound_alerts_v1_alert_service_proto_init() }
@@ -837,7 +1653,9 @@ func file_rebound_alerts_v1_alert_service_proto_init() {
 		return
 	}
 	file_rebound_alerts_v1_events_proto_init()
-	file_rebound_alerts_v1_alert_service_proto_msgTypes[1].OneofWrappers = []any{
+	file_rebound_alerts_v1_alert_service_proto_msgTypes[0].OneofWrappers = []any{}
+	file_rebound_alerts_v1_alert_service_proto_msgTypes[6].OneofWrappers = []any{}
+	file_rebound_alerts_v1_alert_service_proto_msgTypes[9].OneofWrappers = []any{
 		(*GetAlertRequest_AlertId)(nil),
 		(*GetAlertRequest_Fingerprint)(nil),
 	}
@@ -846,13 +1664,14 @@ func file_rebound_alerts_v1_alert_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rebound_alerts_v1_alert_service_proto_rawDesc), len(file_rebound_alerts_v1_alert_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   9,
+			NumEnums:      1,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_rebound_alerts_v1_alert_service_proto_goTypes,
 		DependencyIndexes: file_rebound_alerts_v1_alert_service_proto_depIdxs,
+		EnumInfos:         file_rebound_alerts_v1_alert_service_proto_enumTypes,
 		MessageInfos:      file_rebound_alerts_v1_alert_service_proto_msgTypes,
 	}.Build()
 	File_rebound_alerts_v1_alert_service_proto = out.File

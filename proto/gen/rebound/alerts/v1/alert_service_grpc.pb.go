@@ -26,19 +26,31 @@ const (
 	AlertService_GetAlert_FullMethodName     = "/rebound.alerts.v1.AlertService/GetAlert"
 	AlertService_DismissAlert_FullMethodName = "/rebound.alerts.v1.AlertService/DismissAlert"
 	AlertService_ResendRecord_FullMethodName = "/rebound.alerts.v1.AlertService/ResendRecord"
+	AlertService_ListAlerts_FullMethodName   = "/rebound.alerts.v1.AlertService/ListAlerts"
+	AlertService_CountAlerts_FullMethodName  = "/rebound.alerts.v1.AlertService/CountAlerts"
+	AlertService_WatchAlerts_FullMethodName  = "/rebound.alerts.v1.AlertService/WatchAlerts"
 )
 
 // AlertServiceClient is the client API for AlertService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AlertService reads and acts on one alert. Every call needs an API key whose scope covers the
-// alert's account (a warehouse key covers its merchants' alerts); a key that does not gets
-// PermissionDenied whether or not the alert exists.
+// AlertService reads, lists, watches and acts on alerts. Every call needs an API key whose scope
+// covers the alert's account (a warehouse key covers its merchants' alerts); a key that does not
+// gets PermissionDenied whether or not the alert exists.
 //
 // Alert ids are derived from the alert's fingerprint (account + connection + record kind +
 // record id + alert type), so a client that knows the record can ask GetAlert by fingerprint and
 // learn the id.
+//
+// ListAlerts and CountAlerts read the alerts read model (the Alerts tab), which follows the
+// event store within moments: an alert changed a moment ago may still show its previous state
+// there, while GetAlert always loads the alert from the event store. They see only what the key
+// covers: a merchant key its account, a warehouse key its own account and its merchants', an
+// admin key every account. An account_id filter another merchant's key asks for is
+// PermissionDenied, whether or not the account exists; a warehouse key asking for an account that
+// is not one of its merchants lists nothing, as for an account without alerts. Without the read
+// models (a process started without them) they answer FailedPrecondition.
 type AlertServiceClient interface {
 	// GetAlert returns an alert's current state and its history, loaded from the event store.
 	GetAlert(ctx context.Context, in *GetAlertRequest, opts ...grpc.CallOption) (*GetAlertResponse, error)
@@ -49,6 +61,20 @@ type AlertServiceClient interface {
 	// change RESEND_REQUESTED on the record's stream, so the retry service attempts it at once.
 	// A connection_down alert has no record: FailedPrecondition.
 	ResendRecord(ctx context.Context, in *ResendRecordRequest, opts ...grpc.CallOption) (*ResendRecordResponse, error)
+	// ListAlerts returns one page of the alerts the caller may see that the filter selects, sorted
+	// by last seen (or first seen), newest first unless ascending. Pages are keyset pages: a page
+	// token stays valid while alerts arrive and never returns an alert twice.
+	ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error)
+	// CountAlerts counts the alerts the caller may see that the filter selects, in total and by
+	// status, alert type and connection.
+	CountAlerts(ctx context.Context, in *CountAlertsRequest, opts ...grpc.CallOption) (*CountAlertsResponse, error)
+	// WatchAlerts streams the alert events (AlertRaised, AlertOccurred, AlertResolved, ...) of the
+	// accounts the caller may see, in the event store's order, as they are stored: live from now,
+	// or from after a position of the EVENTS stream to resume without gaps or repeats. The server
+	// sends a heartbeat when the watch starts and after every quiet interval (default 15 s); the
+	// stream runs until the client cancels it, and ends with UNAVAILABLE when the server shuts
+	// down (watch again with after_position set to the last position received).
+	WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error)
 }
 
 type alertServiceClient struct {
@@ -89,17 +115,65 @@ func (c *alertServiceClient) ResendRecord(ctx context.Context, in *ResendRecordR
 	return out, nil
 }
 
+func (c *alertServiceClient) ListAlerts(ctx context.Context, in *ListAlertsRequest, opts ...grpc.CallOption) (*ListAlertsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAlertsResponse)
+	err := c.cc.Invoke(ctx, AlertService_ListAlerts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) CountAlerts(ctx context.Context, in *CountAlertsRequest, opts ...grpc.CallOption) (*CountAlertsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountAlertsResponse)
+	err := c.cc.Invoke(ctx, AlertService_CountAlerts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *alertServiceClient) WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AlertService_ServiceDesc.Streams[0], AlertService_WatchAlerts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchAlertsRequest, WatchAlertsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AlertService_WatchAlertsClient = grpc.ServerStreamingClient[WatchAlertsResponse]
+
 // AlertServiceServer is the server API for AlertService service.
 // All implementations must embed UnimplementedAlertServiceServer
 // for forward compatibility.
 //
-// AlertService reads and acts on one alert. Every call needs an API key whose scope covers the
-// alert's account (a warehouse key covers its merchants' alerts); a key that does not gets
-// PermissionDenied whether or not the alert exists.
+// AlertService reads, lists, watches and acts on alerts. Every call needs an API key whose scope
+// covers the alert's account (a warehouse key covers its merchants' alerts); a key that does not
+// gets PermissionDenied whether or not the alert exists.
 //
 // Alert ids are derived from the alert's fingerprint (account + connection + record kind +
 // record id + alert type), so a client that knows the record can ask GetAlert by fingerprint and
 // learn the id.
+//
+// ListAlerts and CountAlerts read the alerts read model (the Alerts tab), which follows the
+// event store within moments: an alert changed a moment ago may still show its previous state
+// there, while GetAlert always loads the alert from the event store. They see only what the key
+// covers: a merchant key its account, a warehouse key its own account and its merchants', an
+// admin key every account. An account_id filter another merchant's key asks for is
+// PermissionDenied, whether or not the account exists; a warehouse key asking for an account that
+// is not one of its merchants lists nothing, as for an account without alerts. Without the read
+// models (a process started without them) they answer FailedPrecondition.
 type AlertServiceServer interface {
 	// GetAlert returns an alert's current state and its history, loaded from the event store.
 	GetAlert(context.Context, *GetAlertRequest) (*GetAlertResponse, error)
@@ -110,6 +184,20 @@ type AlertServiceServer interface {
 	// change RESEND_REQUESTED on the record's stream, so the retry service attempts it at once.
 	// A connection_down alert has no record: FailedPrecondition.
 	ResendRecord(context.Context, *ResendRecordRequest) (*ResendRecordResponse, error)
+	// ListAlerts returns one page of the alerts the caller may see that the filter selects, sorted
+	// by last seen (or first seen), newest first unless ascending. Pages are keyset pages: a page
+	// token stays valid while alerts arrive and never returns an alert twice.
+	ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error)
+	// CountAlerts counts the alerts the caller may see that the filter selects, in total and by
+	// status, alert type and connection.
+	CountAlerts(context.Context, *CountAlertsRequest) (*CountAlertsResponse, error)
+	// WatchAlerts streams the alert events (AlertRaised, AlertOccurred, AlertResolved, ...) of the
+	// accounts the caller may see, in the event store's order, as they are stored: live from now,
+	// or from after a position of the EVENTS stream to resume without gaps or repeats. The server
+	// sends a heartbeat when the watch starts and after every quiet interval (default 15 s); the
+	// stream runs until the client cancels it, and ends with UNAVAILABLE when the server shuts
+	// down (watch again with after_position set to the last position received).
+	WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error
 	mustEmbedUnimplementedAlertServiceServer()
 }
 
@@ -128,6 +216,15 @@ func (UnimplementedAlertServiceServer) DismissAlert(context.Context, *DismissAle
 }
 func (UnimplementedAlertServiceServer) ResendRecord(context.Context, *ResendRecordRequest) (*ResendRecordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResendRecord not implemented")
+}
+func (UnimplementedAlertServiceServer) ListAlerts(context.Context, *ListAlertsRequest) (*ListAlertsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAlerts not implemented")
+}
+func (UnimplementedAlertServiceServer) CountAlerts(context.Context, *CountAlertsRequest) (*CountAlertsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountAlerts not implemented")
+}
+func (UnimplementedAlertServiceServer) WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchAlerts not implemented")
 }
 func (UnimplementedAlertServiceServer) mustEmbedUnimplementedAlertServiceServer() {}
 func (UnimplementedAlertServiceServer) testEmbeddedByValue()                      {}
@@ -204,6 +301,53 @@ func _AlertService_ResendRecord_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AlertService_ListAlerts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAlertsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).ListAlerts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_ListAlerts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).ListAlerts(ctx, req.(*ListAlertsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_CountAlerts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountAlertsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AlertServiceServer).CountAlerts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AlertService_CountAlerts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AlertServiceServer).CountAlerts(ctx, req.(*CountAlertsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AlertService_WatchAlerts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchAlertsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AlertServiceServer).WatchAlerts(m, &grpc.GenericServerStream[WatchAlertsRequest, WatchAlertsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AlertService_WatchAlertsServer = grpc.ServerStreamingServer[WatchAlertsResponse]
+
 // AlertService_ServiceDesc is the grpc.ServiceDesc for AlertService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -223,7 +367,21 @@ var AlertService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ResendRecord",
 			Handler:    _AlertService_ResendRecord_Handler,
 		},
+		{
+			MethodName: "ListAlerts",
+			Handler:    _AlertService_ListAlerts_Handler,
+		},
+		{
+			MethodName: "CountAlerts",
+			Handler:    _AlertService_CountAlerts_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchAlerts",
+			Handler:       _AlertService_WatchAlerts_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "rebound/alerts/v1/alert_service.proto",
 }

@@ -10,7 +10,8 @@
 package connectionsv1
 
 import (
-	v1 "github.com/reboundhq/rebound/proto/gen/rebound/connector/v1"
+	v1 "github.com/reboundhq/rebound/proto/gen/rebound/alerts/v1"
+	v11 "github.com/reboundhq/rebound/proto/gen/rebound/connector/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -344,7 +345,12 @@ type Connection struct {
 	// created_at is when it was added.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// updated_at is when it was last configured.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// alert_health is what the alerts say about the connection (the connection-health read
+	// model): up or down, its outages, open alerts, failing records and last failure. Unset when
+	// the service runs without the read models; a connection nothing ever failed on has only its
+	// status unspecified and zero counts.
+	AlertHealth   *ConnectionAlertHealth `protobuf:"bytes,8,opt,name=alert_health,json=alertHealth,proto3" json:"alert_health,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -428,6 +434,126 @@ func (x *Connection) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Connection) GetAlertHealth() *ConnectionAlertHealth {
+	if x != nil {
+		return x.AlertHealth
+	}
+	return nil
+}
+
+// ConnectionAlertHealth is a connection's health as the alerts show it, from every process that
+// reports on it (the connection-health read model, which follows the event store within
+// moments).
+type ConnectionAlertHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// status says whether outage detection considers the connection up or down; unspecified when
+	// nothing failed on it yet.
+	Status v1.ConnectionStatus `protobuf:"varint,1,opt,name=status,proto3,enum=rebound.alerts.v1.ConnectionStatus" json:"status,omitempty"`
+	// outage is the current outage while down, else the last one (if any); its
+	// connection_alert_id is the connection_down alert.
+	Outage *v1.OutageRef `protobuf:"bytes,2,opt,name=outage,proto3" json:"outage,omitempty"`
+	// outages counts the connection's outages so far.
+	Outages uint32 `protobuf:"varint,3,opt,name=outages,proto3" json:"outages,omitempty"`
+	// covered_records counts the records the current outage covers.
+	CoveredRecords uint32 `protobuf:"varint,4,opt,name=covered_records,json=coveredRecords,proto3" json:"covered_records,omitempty"`
+	// last_recovered_at is when the connection last recovered from an outage.
+	LastRecoveredAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_recovered_at,json=lastRecoveredAt,proto3" json:"last_recovered_at,omitempty"`
+	// open_alerts counts the connection's open alerts (its connection_down alert included).
+	OpenAlerts uint64 `protobuf:"varint,6,opt,name=open_alerts,json=openAlerts,proto3" json:"open_alerts,omitempty"`
+	// failing_records counts the connection's records with at least one open alert.
+	FailingRecords uint64 `protobuf:"varint,7,opt,name=failing_records,json=failingRecords,proto3" json:"failing_records,omitempty"`
+	// last_failure_at is the latest failure seen on the connection; unset when none.
+	LastFailureAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_failure_at,json=lastFailureAt,proto3" json:"last_failure_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectionAlertHealth) Reset() {
+	*x = ConnectionAlertHealth{}
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectionAlertHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectionAlertHealth) ProtoMessage() {}
+
+func (x *ConnectionAlertHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectionAlertHealth.ProtoReflect.Descriptor instead.
+func (*ConnectionAlertHealth) Descriptor() ([]byte, []int) {
+	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ConnectionAlertHealth) GetStatus() v1.ConnectionStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v1.ConnectionStatus(0)
+}
+
+func (x *ConnectionAlertHealth) GetOutage() *v1.OutageRef {
+	if x != nil {
+		return x.Outage
+	}
+	return nil
+}
+
+func (x *ConnectionAlertHealth) GetOutages() uint32 {
+	if x != nil {
+		return x.Outages
+	}
+	return 0
+}
+
+func (x *ConnectionAlertHealth) GetCoveredRecords() uint32 {
+	if x != nil {
+		return x.CoveredRecords
+	}
+	return 0
+}
+
+func (x *ConnectionAlertHealth) GetLastRecoveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRecoveredAt
+	}
+	return nil
+}
+
+func (x *ConnectionAlertHealth) GetOpenAlerts() uint64 {
+	if x != nil {
+		return x.OpenAlerts
+	}
+	return 0
+}
+
+func (x *ConnectionAlertHealth) GetFailingRecords() uint64 {
+	if x != nil {
+		return x.FailingRecords
+	}
+	return 0
+}
+
+func (x *ConnectionAlertHealth) GetLastFailureAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastFailureAt
+	}
+	return nil
+}
+
 // UpsertConnectionRequest is a connection's whole configuration.
 type UpsertConnectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -445,7 +571,7 @@ type UpsertConnectionRequest struct {
 
 func (x *UpsertConnectionRequest) Reset() {
 	*x = UpsertConnectionRequest{}
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[4]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +583,7 @@ func (x *UpsertConnectionRequest) String() string {
 func (*UpsertConnectionRequest) ProtoMessage() {}
 
 func (x *UpsertConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[4]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +596,7 @@ func (x *UpsertConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertConnectionRequest.ProtoReflect.Descriptor instead.
 func (*UpsertConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{4}
+	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UpsertConnectionRequest) GetSettings() *ConnectionSettings {
@@ -507,7 +633,7 @@ type UpsertConnectionResponse struct {
 
 func (x *UpsertConnectionResponse) Reset() {
 	*x = UpsertConnectionResponse{}
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[5]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -519,7 +645,7 @@ func (x *UpsertConnectionResponse) String() string {
 func (*UpsertConnectionResponse) ProtoMessage() {}
 
 func (x *UpsertConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[5]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -532,7 +658,7 @@ func (x *UpsertConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertConnectionResponse.ProtoReflect.Descriptor instead.
 func (*UpsertConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{5}
+	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpsertConnectionResponse) GetConnection() *Connection {
@@ -562,7 +688,7 @@ type GetConnectionRequest struct {
 
 func (x *GetConnectionRequest) Reset() {
 	*x = GetConnectionRequest{}
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[6]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +700,7 @@ func (x *GetConnectionRequest) String() string {
 func (*GetConnectionRequest) ProtoMessage() {}
 
 func (x *GetConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[6]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +713,7 @@ func (x *GetConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectionRequest.ProtoReflect.Descriptor instead.
 func (*GetConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{6}
+	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetConnectionRequest) GetAccountId() string {
@@ -615,7 +741,7 @@ type GetConnectionResponse struct {
 
 func (x *GetConnectionResponse) Reset() {
 	*x = GetConnectionResponse{}
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[7]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +753,7 @@ func (x *GetConnectionResponse) String() string {
 func (*GetConnectionResponse) ProtoMessage() {}
 
 func (x *GetConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[7]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +766,7 @@ func (x *GetConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConnectionResponse.ProtoReflect.Descriptor instead.
 func (*GetConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{7}
+	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetConnectionResponse) GetConnection() *Connection {
@@ -656,18 +782,22 @@ type ListConnectionsRequest struct {
 	// account_id keeps one account's connections; empty lists every account the caller may see.
 	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// system_kind keeps one kind; unspecified keeps both.
-	SystemKind v1.SystemKind `protobuf:"varint,2,opt,name=system_kind,json=systemKind,proto3,enum=rebound.connector.v1.SystemKind" json:"system_kind,omitempty"`
+	SystemKind v11.SystemKind `protobuf:"varint,2,opt,name=system_kind,json=systemKind,proto3,enum=rebound.connector.v1.SystemKind" json:"system_kind,omitempty"`
 	// page_size caps the connections returned; 0 means 100, at most 1000.
 	PageSize uint32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// page_token is next_page_token of the previous page; empty starts at the first.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// down_only keeps the connections outage detection considers down (needs the read models).
+	DownOnly bool `protobuf:"varint,5,opt,name=down_only,json=downOnly,proto3" json:"down_only,omitempty"`
+	// failing_only keeps the connections with open alerts (needs the read models).
+	FailingOnly   bool `protobuf:"varint,6,opt,name=failing_only,json=failingOnly,proto3" json:"failing_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListConnectionsRequest) Reset() {
 	*x = ListConnectionsRequest{}
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[8]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +809,7 @@ func (x *ListConnectionsRequest) String() string {
 func (*ListConnectionsRequest) ProtoMessage() {}
 
 func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[8]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +822,7 @@ func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
 func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{8}
+	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListConnectionsRequest) GetAccountId() string {
@@ -702,11 +832,11 @@ func (x *ListConnectionsRequest) GetAccountId() string {
 	return ""
 }
 
-func (x *ListConnectionsRequest) GetSystemKind() v1.SystemKind {
+func (x *ListConnectionsRequest) GetSystemKind() v11.SystemKind {
 	if x != nil {
 		return x.SystemKind
 	}
-	return v1.SystemKind(0)
+	return v11.SystemKind(0)
 }
 
 func (x *ListConnectionsRequest) GetPageSize() uint32 {
@@ -723,6 +853,20 @@ func (x *ListConnectionsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListConnectionsRequest) GetDownOnly() bool {
+	if x != nil {
+		return x.DownOnly
+	}
+	return false
+}
+
+func (x *ListConnectionsRequest) GetFailingOnly() bool {
+	if x != nil {
+		return x.FailingOnly
+	}
+	return false
+}
+
 // ListConnectionsResponse is one page of connections.
 type ListConnectionsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -736,7 +880,7 @@ type ListConnectionsResponse struct {
 
 func (x *ListConnectionsResponse) Reset() {
 	*x = ListConnectionsResponse{}
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[9]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +892,7 @@ func (x *ListConnectionsResponse) String() string {
 func (*ListConnectionsResponse) ProtoMessage() {}
 
 func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[9]
+	mi := &file_rebound_connections_v1_connection_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +905,7 @@ func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
 func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{9}
+	return file_rebound_connections_v1_connection_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListConnectionsResponse) GetConnections() []*Connection {
@@ -782,7 +926,7 @@ var File_rebound_connections_v1_connection_service_proto protoreflect.FileDescri
 
 const file_rebound_connections_v1_connection_service_proto_rawDesc = "" +
 	"\n" +
-	"/rebound/connections/v1/connection_service.proto\x12\x16rebound.connections.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#rebound/connections/v1/events.proto\x1a$rebound/connector/v1/connector.proto\"[\n" +
+	"/rebound/connections/v1/connection_service.proto\x12\x16rebound.connections.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erebound/alerts/v1/events.proto\x1a#rebound/connections/v1/events.proto\x1a$rebound/connector/v1/connector.proto\"[\n" +
 	"\vCredentials\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1a\n" +
@@ -802,7 +946,7 @@ const file_rebound_connections_v1_connection_service_proto_rawDesc = "" +
 	"\x10last_sync_failed\x18\t \x01(\rR\x0elastSyncFailed\x12<\n" +
 	"\fnext_sync_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"nextSyncAt\"\xaa\x03\n" +
+	"nextSyncAt\"\xfc\x03\n" +
 	"\n" +
 	"Connection\x12F\n" +
 	"\bsettings\x18\x01 \x01(\v2*.rebound.connections.v1.ConnectionSettingsR\bsettings\x12I\n" +
@@ -813,7 +957,18 @@ const file_rebound_connections_v1_connection_service_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x83\x02\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12P\n" +
+	"\falert_health\x18\b \x01(\v2-.rebound.connections.v1.ConnectionAlertHealthR\valertHealth\"\xa3\x03\n" +
+	"\x15ConnectionAlertHealth\x12;\n" +
+	"\x06status\x18\x01 \x01(\x0e2#.rebound.alerts.v1.ConnectionStatusR\x06status\x124\n" +
+	"\x06outage\x18\x02 \x01(\v2\x1c.rebound.alerts.v1.OutageRefR\x06outage\x12\x18\n" +
+	"\aoutages\x18\x03 \x01(\rR\aoutages\x12'\n" +
+	"\x0fcovered_records\x18\x04 \x01(\rR\x0ecoveredRecords\x12F\n" +
+	"\x11last_recovered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastRecoveredAt\x12\x1f\n" +
+	"\vopen_alerts\x18\x06 \x01(\x04R\n" +
+	"openAlerts\x12'\n" +
+	"\x0ffailing_records\x18\a \x01(\x04R\x0efailingRecords\x12B\n" +
+	"\x0flast_failure_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rlastFailureAt\"\x83\x02\n" +
 	"\x17UpsertConnectionRequest\x12F\n" +
 	"\bsettings\x18\x01 \x01(\v2*.rebound.connections.v1.ConnectionSettingsR\bsettings\x12E\n" +
 	"\vcredentials\x18\x02 \x01(\v2#.rebound.connections.v1.CredentialsR\vcredentials\x12<\n" +
@@ -831,7 +986,7 @@ const file_rebound_connections_v1_connection_service_proto_rawDesc = "" +
 	"\x15GetConnectionResponse\x12B\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\".rebound.connections.v1.ConnectionR\n" +
-	"connection\"\xb6\x01\n" +
+	"connection\"\xf6\x01\n" +
 	"\x16ListConnectionsRequest\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12A\n" +
@@ -839,7 +994,9 @@ const file_rebound_connections_v1_connection_service_proto_rawDesc = "" +
 	"systemKind\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"\x87\x01\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tdown_only\x18\x05 \x01(\bR\bdownOnly\x12!\n" +
+	"\ffailing_only\x18\x06 \x01(\bR\vfailingOnly\"\x87\x01\n" +
 	"\x17ListConnectionsResponse\x12D\n" +
 	"\vconnections\x18\x01 \x03(\v2\".rebound.connections.v1.ConnectionR\vconnections\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*c\n" +
@@ -866,54 +1023,62 @@ func file_rebound_connections_v1_connection_service_proto_rawDescGZIP() []byte {
 }
 
 var file_rebound_connections_v1_connection_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rebound_connections_v1_connection_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_rebound_connections_v1_connection_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_rebound_connections_v1_connection_service_proto_goTypes = []any{
 	(HealthStatus)(0),                // 0: rebound.connections.v1.HealthStatus
 	(*Credentials)(nil),              // 1: rebound.connections.v1.Credentials
 	(*CredentialsInfo)(nil),          // 2: rebound.connections.v1.CredentialsInfo
 	(*ConnectionHealth)(nil),         // 3: rebound.connections.v1.ConnectionHealth
 	(*Connection)(nil),               // 4: rebound.connections.v1.Connection
-	(*UpsertConnectionRequest)(nil),  // 5: rebound.connections.v1.UpsertConnectionRequest
-	(*UpsertConnectionResponse)(nil), // 6: rebound.connections.v1.UpsertConnectionResponse
-	(*GetConnectionRequest)(nil),     // 7: rebound.connections.v1.GetConnectionRequest
-	(*GetConnectionResponse)(nil),    // 8: rebound.connections.v1.GetConnectionResponse
-	(*ListConnectionsRequest)(nil),   // 9: rebound.connections.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),  // 10: rebound.connections.v1.ListConnectionsResponse
-	(CredentialsKind)(0),             // 11: rebound.connections.v1.CredentialsKind
-	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
-	(*ConnectionSettings)(nil),       // 13: rebound.connections.v1.ConnectionSettings
-	(v1.SystemKind)(0),               // 14: rebound.connector.v1.SystemKind
+	(*ConnectionAlertHealth)(nil),    // 5: rebound.connections.v1.ConnectionAlertHealth
+	(*UpsertConnectionRequest)(nil),  // 6: rebound.connections.v1.UpsertConnectionRequest
+	(*UpsertConnectionResponse)(nil), // 7: rebound.connections.v1.UpsertConnectionResponse
+	(*GetConnectionRequest)(nil),     // 8: rebound.connections.v1.GetConnectionRequest
+	(*GetConnectionResponse)(nil),    // 9: rebound.connections.v1.GetConnectionResponse
+	(*ListConnectionsRequest)(nil),   // 10: rebound.connections.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),  // 11: rebound.connections.v1.ListConnectionsResponse
+	(CredentialsKind)(0),             // 12: rebound.connections.v1.CredentialsKind
+	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
+	(*ConnectionSettings)(nil),       // 14: rebound.connections.v1.ConnectionSettings
+	(v1.ConnectionStatus)(0),         // 15: rebound.alerts.v1.ConnectionStatus
+	(*v1.OutageRef)(nil),             // 16: rebound.alerts.v1.OutageRef
+	(v11.SystemKind)(0),              // 17: rebound.connector.v1.SystemKind
 }
 var file_rebound_connections_v1_connection_service_proto_depIdxs = []int32{
-	11, // 0: rebound.connections.v1.CredentialsInfo.kind:type_name -> rebound.connections.v1.CredentialsKind
+	12, // 0: rebound.connections.v1.CredentialsInfo.kind:type_name -> rebound.connections.v1.CredentialsKind
 	0,  // 1: rebound.connections.v1.ConnectionHealth.status:type_name -> rebound.connections.v1.HealthStatus
-	12, // 2: rebound.connections.v1.ConnectionHealth.last_success_at:type_name -> google.protobuf.Timestamp
-	12, // 3: rebound.connections.v1.ConnectionHealth.last_failure_at:type_name -> google.protobuf.Timestamp
-	12, // 4: rebound.connections.v1.ConnectionHealth.last_sync_started_at:type_name -> google.protobuf.Timestamp
-	12, // 5: rebound.connections.v1.ConnectionHealth.last_sync_finished_at:type_name -> google.protobuf.Timestamp
-	12, // 6: rebound.connections.v1.ConnectionHealth.next_sync_at:type_name -> google.protobuf.Timestamp
-	13, // 7: rebound.connections.v1.Connection.settings:type_name -> rebound.connections.v1.ConnectionSettings
+	13, // 2: rebound.connections.v1.ConnectionHealth.last_success_at:type_name -> google.protobuf.Timestamp
+	13, // 3: rebound.connections.v1.ConnectionHealth.last_failure_at:type_name -> google.protobuf.Timestamp
+	13, // 4: rebound.connections.v1.ConnectionHealth.last_sync_started_at:type_name -> google.protobuf.Timestamp
+	13, // 5: rebound.connections.v1.ConnectionHealth.last_sync_finished_at:type_name -> google.protobuf.Timestamp
+	13, // 6: rebound.connections.v1.ConnectionHealth.next_sync_at:type_name -> google.protobuf.Timestamp
+	14, // 7: rebound.connections.v1.Connection.settings:type_name -> rebound.connections.v1.ConnectionSettings
 	2,  // 8: rebound.connections.v1.Connection.credentials:type_name -> rebound.connections.v1.CredentialsInfo
 	3,  // 9: rebound.connections.v1.Connection.health:type_name -> rebound.connections.v1.ConnectionHealth
-	12, // 10: rebound.connections.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	12, // 11: rebound.connections.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
-	13, // 12: rebound.connections.v1.UpsertConnectionRequest.settings:type_name -> rebound.connections.v1.ConnectionSettings
-	1,  // 13: rebound.connections.v1.UpsertConnectionRequest.credentials:type_name -> rebound.connections.v1.Credentials
-	4,  // 14: rebound.connections.v1.UpsertConnectionResponse.connection:type_name -> rebound.connections.v1.Connection
-	4,  // 15: rebound.connections.v1.GetConnectionResponse.connection:type_name -> rebound.connections.v1.Connection
-	14, // 16: rebound.connections.v1.ListConnectionsRequest.system_kind:type_name -> rebound.connector.v1.SystemKind
-	4,  // 17: rebound.connections.v1.ListConnectionsResponse.connections:type_name -> rebound.connections.v1.Connection
-	5,  // 18: rebound.connections.v1.ConnectionService.UpsertConnection:input_type -> rebound.connections.v1.UpsertConnectionRequest
-	7,  // 19: rebound.connections.v1.ConnectionService.GetConnection:input_type -> rebound.connections.v1.GetConnectionRequest
-	9,  // 20: rebound.connections.v1.ConnectionService.ListConnections:input_type -> rebound.connections.v1.ListConnectionsRequest
-	6,  // 21: rebound.connections.v1.ConnectionService.UpsertConnection:output_type -> rebound.connections.v1.UpsertConnectionResponse
-	8,  // 22: rebound.connections.v1.ConnectionService.GetConnection:output_type -> rebound.connections.v1.GetConnectionResponse
-	10, // 23: rebound.connections.v1.ConnectionService.ListConnections:output_type -> rebound.connections.v1.ListConnectionsResponse
-	21, // [21:24] is the sub-list for method output_type
-	18, // [18:21] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	13, // 10: rebound.connections.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	13, // 11: rebound.connections.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
+	5,  // 12: rebound.connections.v1.Connection.alert_health:type_name -> rebound.connections.v1.ConnectionAlertHealth
+	15, // 13: rebound.connections.v1.ConnectionAlertHealth.status:type_name -> rebound.alerts.v1.ConnectionStatus
+	16, // 14: rebound.connections.v1.ConnectionAlertHealth.outage:type_name -> rebound.alerts.v1.OutageRef
+	13, // 15: rebound.connections.v1.ConnectionAlertHealth.last_recovered_at:type_name -> google.protobuf.Timestamp
+	13, // 16: rebound.connections.v1.ConnectionAlertHealth.last_failure_at:type_name -> google.protobuf.Timestamp
+	14, // 17: rebound.connections.v1.UpsertConnectionRequest.settings:type_name -> rebound.connections.v1.ConnectionSettings
+	1,  // 18: rebound.connections.v1.UpsertConnectionRequest.credentials:type_name -> rebound.connections.v1.Credentials
+	4,  // 19: rebound.connections.v1.UpsertConnectionResponse.connection:type_name -> rebound.connections.v1.Connection
+	4,  // 20: rebound.connections.v1.GetConnectionResponse.connection:type_name -> rebound.connections.v1.Connection
+	17, // 21: rebound.connections.v1.ListConnectionsRequest.system_kind:type_name -> rebound.connector.v1.SystemKind
+	4,  // 22: rebound.connections.v1.ListConnectionsResponse.connections:type_name -> rebound.connections.v1.Connection
+	6,  // 23: rebound.connections.v1.ConnectionService.UpsertConnection:input_type -> rebound.connections.v1.UpsertConnectionRequest
+	8,  // 24: rebound.connections.v1.ConnectionService.GetConnection:input_type -> rebound.connections.v1.GetConnectionRequest
+	10, // 25: rebound.connections.v1.ConnectionService.ListConnections:input_type -> rebound.connections.v1.ListConnectionsRequest
+	7,  // 26: rebound.connections.v1.ConnectionService.UpsertConnection:output_type -> rebound.connections.v1.UpsertConnectionResponse
+	9,  // 27: rebound.connections.v1.ConnectionService.GetConnection:output_type -> rebound.connections.v1.GetConnectionResponse
+	11, // 28: rebound.connections.v1.ConnectionService.ListConnections:output_type -> rebound.connections.v1.ListConnectionsResponse
+	26, // [26:29] is the sub-list for method output_type
+	23, // [23:26] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_rebound_connections_v1_connection_service_proto_init() }
@@ -922,14 +1087,14 @@ func file_rebound_connections_v1_connection_service_proto_init() {
 		return
 	}
 	file_rebound_connections_v1_events_proto_init()
-	file_rebound_connections_v1_connection_service_proto_msgTypes[4].OneofWrappers = []any{}
+	file_rebound_connections_v1_connection_service_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rebound_connections_v1_connection_service_proto_rawDesc), len(file_rebound_connections_v1_connection_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

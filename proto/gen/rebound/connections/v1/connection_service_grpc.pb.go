@@ -41,7 +41,8 @@ type ConnectionServiceClient interface {
 	// GetConnection returns one connection with its health.
 	GetConnection(ctx context.Context, in *GetConnectionRequest, opts ...grpc.CallOption) (*GetConnectionResponse, error)
 	// ListConnections returns the connections the caller may see, with their health, sorted by
-	// account and connection id.
+	// account and connection id. A warehouse key asking for an account that is not one of its
+	// merchants lists nothing, as for an account without connections.
 	ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error)
 }
 
@@ -97,7 +98,8 @@ type ConnectionServiceServer interface {
 	// GetConnection returns one connection with its health.
 	GetConnection(context.Context, *GetConnectionRequest) (*GetConnectionResponse, error)
 	// ListConnections returns the connections the caller may see, with their health, sorted by
-	// account and connection id.
+	// account and connection id. A warehouse key asking for an account that is not one of its
+	// merchants lists nothing, as for an account without connections.
 	ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error)
 	mustEmbedUnimplementedConnectionServiceServer()
 }

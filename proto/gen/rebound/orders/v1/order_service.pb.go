@@ -27,6 +27,96 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OrderStatusSelection selects orders by status: one status, or a combination of them.
+type OrderStatusSelection int32
+
+const (
+	// ORDER_STATUS_SELECTION_UNSPECIFIED means the default, any status.
+	OrderStatusSelection_ORDER_STATUS_SELECTION_UNSPECIFIED OrderStatusSelection = 0
+	// ORDER_STATUS_SELECTION_ANY selects every order ("any").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_ANY OrderStatusSelection = 1
+	// ORDER_STATUS_SELECTION_NEW selects the orders received and not yet accepted by the WMS
+	// ("new").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_NEW OrderStatusSelection = 2
+	// ORDER_STATUS_SELECTION_AT_WMS selects the orders the WMS accepted ("at_wms").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_AT_WMS OrderStatusSelection = 3
+	// ORDER_STATUS_SELECTION_ERROR selects the held orders, which need a person ("error").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_ERROR OrderStatusSelection = 4
+	// ORDER_STATUS_SELECTION_SKIPPED selects the orders whose retries ran out or that the WMS
+	// rejected ("skipped").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_SKIPPED OrderStatusSelection = 5
+	// ORDER_STATUS_SELECTION_CANCELED selects the orders whose sending was cancelled ("canceled").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_CANCELED OrderStatusSelection = 6
+	// ORDER_STATUS_SELECTION_SHIPPED selects the shipped orders whose tracking is being pushed
+	// ("shipped").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_SHIPPED OrderStatusSelection = 7
+	// ORDER_STATUS_SELECTION_CONFIRMED selects the orders whose tracking the cart accepted
+	// ("confirmed").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_CONFIRMED OrderStatusSelection = 8
+	// ORDER_STATUS_SELECTION_NEW_OR_AT_WMS selects new and at_wms orders ("new_or_at_wms").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_NEW_OR_AT_WMS OrderStatusSelection = 9
+	// ORDER_STATUS_SELECTION_SHIPPED_OR_CONFIRMED selects shipped and confirmed orders
+	// ("shipped_or_confirmed").
+	OrderStatusSelection_ORDER_STATUS_SELECTION_SHIPPED_OR_CONFIRMED OrderStatusSelection = 10
+)
+
+// Enum value maps for OrderStatusSelection.
+var (
+	OrderStatusSelection_name = map[int32]string{
+		0:  "ORDER_STATUS_SELECTION_UNSPECIFIED",
+		1:  "ORDER_STATUS_SELECTION_ANY",
+		2:  "ORDER_STATUS_SELECTION_NEW",
+		3:  "ORDER_STATUS_SELECTION_AT_WMS",
+		4:  "ORDER_STATUS_SELECTION_ERROR",
+		5:  "ORDER_STATUS_SELECTION_SKIPPED",
+		6:  "ORDER_STATUS_SELECTION_CANCELED",
+		7:  "ORDER_STATUS_SELECTION_SHIPPED",
+		8:  "ORDER_STATUS_SELECTION_CONFIRMED",
+		9:  "ORDER_STATUS_SELECTION_NEW_OR_AT_WMS",
+		10: "ORDER_STATUS_SELECTION_SHIPPED_OR_CONFIRMED",
+	}
+	OrderStatusSelection_value = map[string]int32{
+		"ORDER_STATUS_SELECTION_UNSPECIFIED":          0,
+		"ORDER_STATUS_SELECTION_ANY":                  1,
+		"ORDER_STATUS_SELECTION_NEW":                  2,
+		"ORDER_STATUS_SELECTION_AT_WMS":               3,
+		"ORDER_STATUS_SELECTION_ERROR":                4,
+		"ORDER_STATUS_SELECTION_SKIPPED":              5,
+		"ORDER_STATUS_SELECTION_CANCELED":             6,
+		"ORDER_STATUS_SELECTION_SHIPPED":              7,
+		"ORDER_STATUS_SELECTION_CONFIRMED":            8,
+		"ORDER_STATUS_SELECTION_NEW_OR_AT_WMS":        9,
+		"ORDER_STATUS_SELECTION_SHIPPED_OR_CONFIRMED": 10,
+	}
+)
+
+func (x OrderStatusSelection) Enum() *OrderStatusSelection {
+	p := new(OrderStatusSelection)
+	*p = x
+	return p
+}
+
+func (x OrderStatusSelection) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OrderStatusSelection) Descriptor() protoreflect.EnumDescriptor {
+	return file_rebound_orders_v1_order_service_proto_enumTypes[0].Descriptor()
+}
+
+func (OrderStatusSelection) Type() protoreflect.EnumType {
+	return &file_rebound_orders_v1_order_service_proto_enumTypes[0]
+}
+
+func (x OrderStatusSelection) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OrderStatusSelection.Descriptor instead.
+func (OrderStatusSelection) EnumDescriptor() ([]byte, []int) {
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{0}
+}
+
 // SubmitOutcome says what a submission did.
 type SubmitOutcome int32
 
@@ -68,11 +158,11 @@ func (x SubmitOutcome) String() string {
 }
 
 func (SubmitOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_rebound_orders_v1_order_service_proto_enumTypes[0].Descriptor()
+	return file_rebound_orders_v1_order_service_proto_enumTypes[1].Descriptor()
 }
 
 func (SubmitOutcome) Type() protoreflect.EnumType {
-	return &file_rebound_orders_v1_order_service_proto_enumTypes[0]
+	return &file_rebound_orders_v1_order_service_proto_enumTypes[1]
 }
 
 func (x SubmitOutcome) Number() protoreflect.EnumNumber {
@@ -81,7 +171,154 @@ func (x SubmitOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SubmitOutcome.Descriptor instead.
 func (SubmitOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{1}
+}
+
+// ListOrdersRequest asks for one page of orders.
+type ListOrdersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_id keeps one account's orders: the caller's own, or for a warehouse key one of its
+	// merchants'; empty lists every account the caller may see.
+	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// status selects by status; unspecified selects any.
+	Status OrderStatusSelection `protobuf:"varint,2,opt,name=status,proto3,enum=rebound.orders.v1.OrderStatusSelection" json:"status,omitempty"`
+	// connection_id keeps the orders whose cart or WMS connection is this one.
+	ConnectionId string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// order_number keeps the orders with this order number (exact, at most 256 bytes).
+	OrderNumber string `protobuf:"bytes,4,opt,name=order_number,json=orderNumber,proto3" json:"order_number,omitempty"`
+	// page_size caps the orders returned; 0 means 50, at most 500.
+	PageSize uint32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is next_page_token of the previous page; empty starts at the first page.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrdersRequest) Reset() {
+	*x = ListOrdersRequest{}
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrdersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrdersRequest) ProtoMessage() {}
+
+func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrdersRequest.ProtoReflect.Descriptor instead.
+func (*ListOrdersRequest) Descriptor() ([]byte, []int) {
 	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListOrdersRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ListOrdersRequest) GetStatus() OrderStatusSelection {
+	if x != nil {
+		return x.Status
+	}
+	return OrderStatusSelection_ORDER_STATUS_SELECTION_UNSPECIFIED
+}
+
+func (x *ListOrdersRequest) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
+}
+
+func (x *ListOrdersRequest) GetOrderNumber() string {
+	if x != nil {
+		return x.OrderNumber
+	}
+	return ""
+}
+
+func (x *ListOrdersRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOrdersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListOrdersResponse is one page of orders.
+type ListOrdersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// orders are the page's orders, newest received first.
+	Orders []*Order `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
+	// next_page_token asks for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrdersResponse) Reset() {
+	*x = ListOrdersResponse{}
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrdersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrdersResponse) ProtoMessage() {}
+
+func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrdersResponse.ProtoReflect.Descriptor instead.
+func (*ListOrdersResponse) Descriptor() ([]byte, []int) {
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListOrdersResponse) GetOrders() []*Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+func (x *ListOrdersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // SubmitOrderRequest is an order as a cart submits it.
@@ -114,7 +351,7 @@ type SubmitOrderRequest struct {
 
 func (x *SubmitOrderRequest) Reset() {
 	*x = SubmitOrderRequest{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[0]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -126,7 +363,7 @@ func (x *SubmitOrderRequest) String() string {
 func (*SubmitOrderRequest) ProtoMessage() {}
 
 func (x *SubmitOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[0]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -139,7 +376,7 @@ func (x *SubmitOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOrderRequest.ProtoReflect.Descriptor instead.
 func (*SubmitOrderRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{0}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SubmitOrderRequest) GetAccountId() string {
@@ -227,7 +464,7 @@ type SubmitOrderResponse struct {
 
 func (x *SubmitOrderResponse) Reset() {
 	*x = SubmitOrderResponse{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[1]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +476,7 @@ func (x *SubmitOrderResponse) String() string {
 func (*SubmitOrderResponse) ProtoMessage() {}
 
 func (x *SubmitOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[1]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +489,7 @@ func (x *SubmitOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOrderResponse.ProtoReflect.Descriptor instead.
 func (*SubmitOrderResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{1}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitOrderResponse) GetOrder() *Order {
@@ -289,7 +526,7 @@ type OrderNumberRef struct {
 
 func (x *OrderNumberRef) Reset() {
 	*x = OrderNumberRef{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[2]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +538,7 @@ func (x *OrderNumberRef) String() string {
 func (*OrderNumberRef) ProtoMessage() {}
 
 func (x *OrderNumberRef) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[2]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +551,7 @@ func (x *OrderNumberRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderNumberRef.ProtoReflect.Descriptor instead.
 func (*OrderNumberRef) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{2}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *OrderNumberRef) GetCartConnectionId() string {
@@ -354,7 +591,7 @@ type GetOrderRequest struct {
 
 func (x *GetOrderRequest) Reset() {
 	*x = GetOrderRequest{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[3]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +603,7 @@ func (x *GetOrderRequest) String() string {
 func (*GetOrderRequest) ProtoMessage() {}
 
 func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[3]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +616,7 @@ func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{3}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetOrderRequest) GetAccountId() string {
@@ -464,7 +701,7 @@ type GetOrderResponse struct {
 
 func (x *GetOrderResponse) Reset() {
 	*x = GetOrderResponse{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[4]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +713,7 @@ func (x *GetOrderResponse) String() string {
 func (*GetOrderResponse) ProtoMessage() {}
 
 func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[4]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +726,7 @@ func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{4}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetOrderResponse) GetOrder() *Order {
@@ -545,7 +782,7 @@ type OrderEvent struct {
 
 func (x *OrderEvent) Reset() {
 	*x = OrderEvent{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[5]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +794,7 @@ func (x *OrderEvent) String() string {
 func (*OrderEvent) ProtoMessage() {}
 
 func (x *OrderEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[5]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +807,7 @@ func (x *OrderEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderEvent.ProtoReflect.Descriptor instead.
 func (*OrderEvent) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{5}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OrderEvent) GetEventId() string {
@@ -641,7 +878,7 @@ type OrderLines struct {
 
 func (x *OrderLines) Reset() {
 	*x = OrderLines{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[6]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +890,7 @@ func (x *OrderLines) String() string {
 func (*OrderLines) ProtoMessage() {}
 
 func (x *OrderLines) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[6]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +903,7 @@ func (x *OrderLines) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLines.ProtoReflect.Descriptor instead.
 func (*OrderLines) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{6}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OrderLines) GetLines() []*OrderLine {
@@ -695,7 +932,7 @@ type EditOrderRequest struct {
 
 func (x *EditOrderRequest) Reset() {
 	*x = EditOrderRequest{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[7]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +944,7 @@ func (x *EditOrderRequest) String() string {
 func (*EditOrderRequest) ProtoMessage() {}
 
 func (x *EditOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[7]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +957,7 @@ func (x *EditOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditOrderRequest.ProtoReflect.Descriptor instead.
 func (*EditOrderRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{7}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EditOrderRequest) GetAccountId() string {
@@ -769,7 +1006,7 @@ type EditOrderResponse struct {
 
 func (x *EditOrderResponse) Reset() {
 	*x = EditOrderResponse{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[8]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +1018,7 @@ func (x *EditOrderResponse) String() string {
 func (*EditOrderResponse) ProtoMessage() {}
 
 func (x *EditOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[8]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,7 +1031,7 @@ func (x *EditOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditOrderResponse.ProtoReflect.Descriptor instead.
 func (*EditOrderResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{8}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EditOrderResponse) GetOrder() *Order {
@@ -817,7 +1054,7 @@ type ResendToWMSRequest struct {
 
 func (x *ResendToWMSRequest) Reset() {
 	*x = ResendToWMSRequest{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[9]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +1066,7 @@ func (x *ResendToWMSRequest) String() string {
 func (*ResendToWMSRequest) ProtoMessage() {}
 
 func (x *ResendToWMSRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[9]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +1079,7 @@ func (x *ResendToWMSRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendToWMSRequest.ProtoReflect.Descriptor instead.
 func (*ResendToWMSRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{9}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResendToWMSRequest) GetAccountId() string {
@@ -870,7 +1107,7 @@ type ResendToWMSResponse struct {
 
 func (x *ResendToWMSResponse) Reset() {
 	*x = ResendToWMSResponse{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[10]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -882,7 +1119,7 @@ func (x *ResendToWMSResponse) String() string {
 func (*ResendToWMSResponse) ProtoMessage() {}
 
 func (x *ResendToWMSResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[10]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -895,7 +1132,7 @@ func (x *ResendToWMSResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResendToWMSResponse.ProtoReflect.Descriptor instead.
 func (*ResendToWMSResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{10}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResendToWMSResponse) GetOrder() *Order {
@@ -920,7 +1157,7 @@ type CancelSendingRequest struct {
 
 func (x *CancelSendingRequest) Reset() {
 	*x = CancelSendingRequest{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[11]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1169,7 @@ func (x *CancelSendingRequest) String() string {
 func (*CancelSendingRequest) ProtoMessage() {}
 
 func (x *CancelSendingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[11]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1182,7 @@ func (x *CancelSendingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelSendingRequest.ProtoReflect.Descriptor instead.
 func (*CancelSendingRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{11}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CancelSendingRequest) GetAccountId() string {
@@ -980,7 +1217,7 @@ type CancelSendingResponse struct {
 
 func (x *CancelSendingResponse) Reset() {
 	*x = CancelSendingResponse{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[12]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1229,7 @@ func (x *CancelSendingResponse) String() string {
 func (*CancelSendingResponse) ProtoMessage() {}
 
 func (x *CancelSendingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[12]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1242,7 @@ func (x *CancelSendingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelSendingResponse.ProtoReflect.Descriptor instead.
 func (*CancelSendingResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{12}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelSendingResponse) GetOrder() *Order {
@@ -1037,7 +1274,7 @@ type SetShipMethodMappingRequest struct {
 
 func (x *SetShipMethodMappingRequest) Reset() {
 	*x = SetShipMethodMappingRequest{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[13]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1286,7 @@ func (x *SetShipMethodMappingRequest) String() string {
 func (*SetShipMethodMappingRequest) ProtoMessage() {}
 
 func (x *SetShipMethodMappingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[13]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1299,7 @@ func (x *SetShipMethodMappingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetShipMethodMappingRequest.ProtoReflect.Descriptor instead.
 func (*SetShipMethodMappingRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{13}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SetShipMethodMappingRequest) GetAccountId() string {
@@ -1118,7 +1355,7 @@ type SetShipMethodMappingResponse struct {
 
 func (x *SetShipMethodMappingResponse) Reset() {
 	*x = SetShipMethodMappingResponse{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[14]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1367,7 @@ func (x *SetShipMethodMappingResponse) String() string {
 func (*SetShipMethodMappingResponse) ProtoMessage() {}
 
 func (x *SetShipMethodMappingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[14]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1380,7 @@ func (x *SetShipMethodMappingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetShipMethodMappingResponse.ProtoReflect.Descriptor instead.
 func (*SetShipMethodMappingResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{14}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetShipMethodMappingResponse) GetMappings() *ShipMethodMappings {
@@ -1166,7 +1403,7 @@ type ListShipMethodMappingsRequest struct {
 
 func (x *ListShipMethodMappingsRequest) Reset() {
 	*x = ListShipMethodMappingsRequest{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[15]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1178,7 +1415,7 @@ func (x *ListShipMethodMappingsRequest) String() string {
 func (*ListShipMethodMappingsRequest) ProtoMessage() {}
 
 func (x *ListShipMethodMappingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[15]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1191,7 +1428,7 @@ func (x *ListShipMethodMappingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShipMethodMappingsRequest.ProtoReflect.Descriptor instead.
 func (*ListShipMethodMappingsRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{15}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListShipMethodMappingsRequest) GetAccountId() string {
@@ -1219,7 +1456,7 @@ type ListShipMethodMappingsResponse struct {
 
 func (x *ListShipMethodMappingsResponse) Reset() {
 	*x = ListShipMethodMappingsResponse{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[16]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1468,7 @@ func (x *ListShipMethodMappingsResponse) String() string {
 func (*ListShipMethodMappingsResponse) ProtoMessage() {}
 
 func (x *ListShipMethodMappingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[16]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1481,7 @@ func (x *ListShipMethodMappingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListShipMethodMappingsResponse.ProtoReflect.Descriptor instead.
 func (*ListShipMethodMappingsResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{16}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListShipMethodMappingsResponse) GetMappings() *ShipMethodMappings {
@@ -1271,7 +1508,7 @@ type HeldOrder struct {
 
 func (x *HeldOrder) Reset() {
 	*x = HeldOrder{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[17]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1520,7 @@ func (x *HeldOrder) String() string {
 func (*HeldOrder) ProtoMessage() {}
 
 func (x *HeldOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[17]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1533,7 @@ func (x *HeldOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeldOrder.ProtoReflect.Descriptor instead.
 func (*HeldOrder) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{17}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *HeldOrder) GetOrderId() string {
@@ -1345,7 +1582,7 @@ type ShipMethodHoldTracked struct {
 
 func (x *ShipMethodHoldTracked) Reset() {
 	*x = ShipMethodHoldTracked{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[18]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1594,7 @@ func (x *ShipMethodHoldTracked) String() string {
 func (*ShipMethodHoldTracked) ProtoMessage() {}
 
 func (x *ShipMethodHoldTracked) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[18]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1607,7 @@ func (x *ShipMethodHoldTracked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipMethodHoldTracked.ProtoReflect.Descriptor instead.
 func (*ShipMethodHoldTracked) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{18}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ShipMethodHoldTracked) GetAccountId() string {
@@ -1412,7 +1649,7 @@ type ShipMethodHoldsReleased struct {
 
 func (x *ShipMethodHoldsReleased) Reset() {
 	*x = ShipMethodHoldsReleased{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[19]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1661,7 @@ func (x *ShipMethodHoldsReleased) String() string {
 func (*ShipMethodHoldsReleased) ProtoMessage() {}
 
 func (x *ShipMethodHoldsReleased) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[19]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1674,7 @@ func (x *ShipMethodHoldsReleased) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipMethodHoldsReleased.ProtoReflect.Descriptor instead.
 func (*ShipMethodHoldsReleased) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{19}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ShipMethodHoldsReleased) GetAccountId() string {
@@ -1484,7 +1721,7 @@ type ShipMethodHolds struct {
 
 func (x *ShipMethodHolds) Reset() {
 	*x = ShipMethodHolds{}
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[20]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1733,7 @@ func (x *ShipMethodHolds) String() string {
 func (*ShipMethodHolds) ProtoMessage() {}
 
 func (x *ShipMethodHolds) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[20]
+	mi := &file_rebound_orders_v1_order_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1746,7 @@ func (x *ShipMethodHolds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipMethodHolds.ProtoReflect.Descriptor instead.
 func (*ShipMethodHolds) Descriptor() ([]byte, []int) {
-	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{20}
+	return file_rebound_orders_v1_order_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ShipMethodHolds) GetAccountId() string {
@@ -1537,7 +1774,19 @@ var File_rebound_orders_v1_order_service_proto protoreflect.FileDescriptor
 
 const file_rebound_orders_v1_order_service_proto_rawDesc = "" +
 	"\n" +
-	"%rebound/orders/v1/order_service.proto\x12\x11rebound.orders.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erebound/orders/v1/events.proto\"\xbc\x03\n" +
+	"%rebound/orders/v1/order_service.proto\x12\x11rebound.orders.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erebound/orders/v1/events.proto\"\xf7\x01\n" +
+	"\x11ListOrdersRequest\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12?\n" +
+	"\x06status\x18\x02 \x01(\x0e2'.rebound.orders.v1.OrderStatusSelectionR\x06status\x12#\n" +
+	"\rconnection_id\x18\x03 \x01(\tR\fconnectionId\x12!\n" +
+	"\forder_number\x18\x04 \x01(\tR\vorderNumber\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"n\n" +
+	"\x12ListOrdersResponse\x120\n" +
+	"\x06orders\x18\x01 \x03(\v2\x18.rebound.orders.v1.OrderR\x06orders\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x03\n" +
 	"\x12SubmitOrderRequest\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12,\n" +
@@ -1648,12 +1897,25 @@ const file_rebound_orders_v1_order_service_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12,\n" +
 	"\x12cart_connection_id\x18\x02 \x01(\tR\x10cartConnectionId\x122\n" +
-	"\x05holds\x18\x03 \x03(\v2\x1c.rebound.orders.v1.HeldOrderR\x05holds*\x85\x01\n" +
+	"\x05holds\x18\x03 \x03(\v2\x1c.rebound.orders.v1.HeldOrderR\x05holds*\xb1\x03\n" +
+	"\x14OrderStatusSelection\x12&\n" +
+	"\"ORDER_STATUS_SELECTION_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aORDER_STATUS_SELECTION_ANY\x10\x01\x12\x1e\n" +
+	"\x1aORDER_STATUS_SELECTION_NEW\x10\x02\x12!\n" +
+	"\x1dORDER_STATUS_SELECTION_AT_WMS\x10\x03\x12 \n" +
+	"\x1cORDER_STATUS_SELECTION_ERROR\x10\x04\x12\"\n" +
+	"\x1eORDER_STATUS_SELECTION_SKIPPED\x10\x05\x12#\n" +
+	"\x1fORDER_STATUS_SELECTION_CANCELED\x10\x06\x12\"\n" +
+	"\x1eORDER_STATUS_SELECTION_SHIPPED\x10\a\x12$\n" +
+	" ORDER_STATUS_SELECTION_CONFIRMED\x10\b\x12(\n" +
+	"$ORDER_STATUS_SELECTION_NEW_OR_AT_WMS\x10\t\x12/\n" +
+	"+ORDER_STATUS_SELECTION_SHIPPED_OR_CONFIRMED\x10\n" +
+	"*\x85\x01\n" +
 	"\rSubmitOutcome\x12\x1e\n" +
 	"\x1aSUBMIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SUBMIT_OUTCOME_RECEIVED\x10\x01\x12\x19\n" +
 	"\x15SUBMIT_OUTCOME_EDITED\x10\x02\x12\x1c\n" +
-	"\x18SUBMIT_OUTCOME_UNCHANGED\x10\x032\xd3\x05\n" +
+	"\x18SUBMIT_OUTCOME_UNCHANGED\x10\x032\xae\x06\n" +
 	"\fOrderService\x12\\\n" +
 	"\vSubmitOrder\x12%.rebound.orders.v1.SubmitOrderRequest\x1a&.rebound.orders.v1.SubmitOrderResponse\x12S\n" +
 	"\bGetOrder\x12\".rebound.orders.v1.GetOrderRequest\x1a#.rebound.orders.v1.GetOrderResponse\x12V\n" +
@@ -1661,7 +1923,9 @@ const file_rebound_orders_v1_order_service_proto_rawDesc = "" +
 	"\vResendToWMS\x12%.rebound.orders.v1.ResendToWMSRequest\x1a&.rebound.orders.v1.ResendToWMSResponse\x12b\n" +
 	"\rCancelSending\x12'.rebound.orders.v1.CancelSendingRequest\x1a(.rebound.orders.v1.CancelSendingResponse\x12w\n" +
 	"\x14SetShipMethodMapping\x12..rebound.orders.v1.SetShipMethodMappingRequest\x1a/.rebound.orders.v1.SetShipMethodMappingResponse\x12}\n" +
-	"\x16ListShipMethodMappings\x120.rebound.orders.v1.ListShipMethodMappingsRequest\x1a1.rebound.orders.v1.ListShipMethodMappingsResponseB\xd3\x01\n" +
+	"\x16ListShipMethodMappings\x120.rebound.orders.v1.ListShipMethodMappingsRequest\x1a1.rebound.orders.v1.ListShipMethodMappingsResponse\x12Y\n" +
+	"\n" +
+	"ListOrders\x12$.rebound.orders.v1.ListOrdersRequest\x1a%.rebound.orders.v1.ListOrdersResponseB\xd3\x01\n" +
 	"\x15com.rebound.orders.v1B\x11OrderServiceProtoP\x01ZAgithub.com/reboundhq/rebound/proto/gen/rebound/orders/v1;ordersv1\xa2\x02\x03ROX\xaa\x02\x11Rebound.Orders.V1\xca\x02\x11Rebound\\Orders\\V1\xe2\x02\x1dRebound\\Orders\\V1\\GPBMetadata\xea\x02\x13Rebound::Orders::V1b\x06proto3"
 
 var (
@@ -1676,82 +1940,89 @@ func file_rebound_orders_v1_order_service_proto_rawDescGZIP() []byte {
 	return file_rebound_orders_v1_order_service_proto_rawDescData
 }
 
-var file_rebound_orders_v1_order_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rebound_orders_v1_order_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_rebound_orders_v1_order_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_rebound_orders_v1_order_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_rebound_orders_v1_order_service_proto_goTypes = []any{
-	(SubmitOutcome)(0),                     // 0: rebound.orders.v1.SubmitOutcome
-	(*SubmitOrderRequest)(nil),             // 1: rebound.orders.v1.SubmitOrderRequest
-	(*SubmitOrderResponse)(nil),            // 2: rebound.orders.v1.SubmitOrderResponse
-	(*OrderNumberRef)(nil),                 // 3: rebound.orders.v1.OrderNumberRef
-	(*GetOrderRequest)(nil),                // 4: rebound.orders.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),               // 5: rebound.orders.v1.GetOrderResponse
-	(*OrderEvent)(nil),                     // 6: rebound.orders.v1.OrderEvent
-	(*OrderLines)(nil),                     // 7: rebound.orders.v1.OrderLines
-	(*EditOrderRequest)(nil),               // 8: rebound.orders.v1.EditOrderRequest
-	(*EditOrderResponse)(nil),              // 9: rebound.orders.v1.EditOrderResponse
-	(*ResendToWMSRequest)(nil),             // 10: rebound.orders.v1.ResendToWMSRequest
-	(*ResendToWMSResponse)(nil),            // 11: rebound.orders.v1.ResendToWMSResponse
-	(*CancelSendingRequest)(nil),           // 12: rebound.orders.v1.CancelSendingRequest
-	(*CancelSendingResponse)(nil),          // 13: rebound.orders.v1.CancelSendingResponse
-	(*SetShipMethodMappingRequest)(nil),    // 14: rebound.orders.v1.SetShipMethodMappingRequest
-	(*SetShipMethodMappingResponse)(nil),   // 15: rebound.orders.v1.SetShipMethodMappingResponse
-	(*ListShipMethodMappingsRequest)(nil),  // 16: rebound.orders.v1.ListShipMethodMappingsRequest
-	(*ListShipMethodMappingsResponse)(nil), // 17: rebound.orders.v1.ListShipMethodMappingsResponse
-	(*HeldOrder)(nil),                      // 18: rebound.orders.v1.HeldOrder
-	(*ShipMethodHoldTracked)(nil),          // 19: rebound.orders.v1.ShipMethodHoldTracked
-	(*ShipMethodHoldsReleased)(nil),        // 20: rebound.orders.v1.ShipMethodHoldsReleased
-	(*ShipMethodHolds)(nil),                // 21: rebound.orders.v1.ShipMethodHolds
-	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
-	(*Address)(nil),                        // 23: rebound.orders.v1.Address
-	(*OrderLine)(nil),                      // 24: rebound.orders.v1.OrderLine
+	(OrderStatusSelection)(0),              // 0: rebound.orders.v1.OrderStatusSelection
+	(SubmitOutcome)(0),                     // 1: rebound.orders.v1.SubmitOutcome
+	(*ListOrdersRequest)(nil),              // 2: rebound.orders.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),             // 3: rebound.orders.v1.ListOrdersResponse
+	(*SubmitOrderRequest)(nil),             // 4: rebound.orders.v1.SubmitOrderRequest
+	(*SubmitOrderResponse)(nil),            // 5: rebound.orders.v1.SubmitOrderResponse
+	(*OrderNumberRef)(nil),                 // 6: rebound.orders.v1.OrderNumberRef
+	(*GetOrderRequest)(nil),                // 7: rebound.orders.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),               // 8: rebound.orders.v1.GetOrderResponse
+	(*OrderEvent)(nil),                     // 9: rebound.orders.v1.OrderEvent
+	(*OrderLines)(nil),                     // 10: rebound.orders.v1.OrderLines
+	(*EditOrderRequest)(nil),               // 11: rebound.orders.v1.EditOrderRequest
+	(*EditOrderResponse)(nil),              // 12: rebound.orders.v1.EditOrderResponse
+	(*ResendToWMSRequest)(nil),             // 13: rebound.orders.v1.ResendToWMSRequest
+	(*ResendToWMSResponse)(nil),            // 14: rebound.orders.v1.ResendToWMSResponse
+	(*CancelSendingRequest)(nil),           // 15: rebound.orders.v1.CancelSendingRequest
+	(*CancelSendingResponse)(nil),          // 16: rebound.orders.v1.CancelSendingResponse
+	(*SetShipMethodMappingRequest)(nil),    // 17: rebound.orders.v1.SetShipMethodMappingRequest
+	(*SetShipMethodMappingResponse)(nil),   // 18: rebound.orders.v1.SetShipMethodMappingResponse
+	(*ListShipMethodMappingsRequest)(nil),  // 19: rebound.orders.v1.ListShipMethodMappingsRequest
+	(*ListShipMethodMappingsResponse)(nil), // 20: rebound.orders.v1.ListShipMethodMappingsResponse
+	(*HeldOrder)(nil),                      // 21: rebound.orders.v1.HeldOrder
+	(*ShipMethodHoldTracked)(nil),          // 22: rebound.orders.v1.ShipMethodHoldTracked
+	(*ShipMethodHoldsReleased)(nil),        // 23: rebound.orders.v1.ShipMethodHoldsReleased
+	(*ShipMethodHolds)(nil),                // 24: rebound.orders.v1.ShipMethodHolds
 	(*Order)(nil),                          // 25: rebound.orders.v1.Order
-	(*anypb.Any)(nil),                      // 26: google.protobuf.Any
-	(*ShipMethodMappings)(nil),             // 27: rebound.orders.v1.ShipMethodMappings
+	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
+	(*Address)(nil),                        // 27: rebound.orders.v1.Address
+	(*OrderLine)(nil),                      // 28: rebound.orders.v1.OrderLine
+	(*anypb.Any)(nil),                      // 29: google.protobuf.Any
+	(*ShipMethodMappings)(nil),             // 30: rebound.orders.v1.ShipMethodMappings
 }
 var file_rebound_orders_v1_order_service_proto_depIdxs = []int32{
-	22, // 0: rebound.orders.v1.SubmitOrderRequest.placed_at:type_name -> google.protobuf.Timestamp
-	23, // 1: rebound.orders.v1.SubmitOrderRequest.ship_to:type_name -> rebound.orders.v1.Address
-	24, // 2: rebound.orders.v1.SubmitOrderRequest.lines:type_name -> rebound.orders.v1.OrderLine
-	25, // 3: rebound.orders.v1.SubmitOrderResponse.order:type_name -> rebound.orders.v1.Order
-	0,  // 4: rebound.orders.v1.SubmitOrderResponse.outcome:type_name -> rebound.orders.v1.SubmitOutcome
-	3,  // 5: rebound.orders.v1.GetOrderRequest.by_number:type_name -> rebound.orders.v1.OrderNumberRef
-	25, // 6: rebound.orders.v1.GetOrderResponse.order:type_name -> rebound.orders.v1.Order
-	6,  // 7: rebound.orders.v1.GetOrderResponse.history:type_name -> rebound.orders.v1.OrderEvent
-	22, // 8: rebound.orders.v1.OrderEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	22, // 9: rebound.orders.v1.OrderEvent.recorded_at:type_name -> google.protobuf.Timestamp
-	26, // 10: rebound.orders.v1.OrderEvent.payload:type_name -> google.protobuf.Any
-	24, // 11: rebound.orders.v1.OrderLines.lines:type_name -> rebound.orders.v1.OrderLine
-	23, // 12: rebound.orders.v1.EditOrderRequest.ship_to:type_name -> rebound.orders.v1.Address
-	7,  // 13: rebound.orders.v1.EditOrderRequest.lines:type_name -> rebound.orders.v1.OrderLines
-	25, // 14: rebound.orders.v1.EditOrderResponse.order:type_name -> rebound.orders.v1.Order
-	25, // 15: rebound.orders.v1.ResendToWMSResponse.order:type_name -> rebound.orders.v1.Order
-	25, // 16: rebound.orders.v1.CancelSendingResponse.order:type_name -> rebound.orders.v1.Order
-	27, // 17: rebound.orders.v1.SetShipMethodMappingResponse.mappings:type_name -> rebound.orders.v1.ShipMethodMappings
-	27, // 18: rebound.orders.v1.ListShipMethodMappingsResponse.mappings:type_name -> rebound.orders.v1.ShipMethodMappings
-	22, // 19: rebound.orders.v1.HeldOrder.held_at:type_name -> google.protobuf.Timestamp
-	18, // 20: rebound.orders.v1.ShipMethodHoldTracked.hold:type_name -> rebound.orders.v1.HeldOrder
-	18, // 21: rebound.orders.v1.ShipMethodHoldsReleased.holds:type_name -> rebound.orders.v1.HeldOrder
-	22, // 22: rebound.orders.v1.ShipMethodHoldsReleased.released_at:type_name -> google.protobuf.Timestamp
-	18, // 23: rebound.orders.v1.ShipMethodHolds.holds:type_name -> rebound.orders.v1.HeldOrder
-	1,  // 24: rebound.orders.v1.OrderService.SubmitOrder:input_type -> rebound.orders.v1.SubmitOrderRequest
-	4,  // 25: rebound.orders.v1.OrderService.GetOrder:input_type -> rebound.orders.v1.GetOrderRequest
-	8,  // 26: rebound.orders.v1.OrderService.EditOrder:input_type -> rebound.orders.v1.EditOrderRequest
-	10, // 27: rebound.orders.v1.OrderService.ResendToWMS:input_type -> rebound.orders.v1.ResendToWMSRequest
-	12, // 28: rebound.orders.v1.OrderService.CancelSending:input_type -> rebound.orders.v1.CancelSendingRequest
-	14, // 29: rebound.orders.v1.OrderService.SetShipMethodMapping:input_type -> rebound.orders.v1.SetShipMethodMappingRequest
-	16, // 30: rebound.orders.v1.OrderService.ListShipMethodMappings:input_type -> rebound.orders.v1.ListShipMethodMappingsRequest
-	2,  // 31: rebound.orders.v1.OrderService.SubmitOrder:output_type -> rebound.orders.v1.SubmitOrderResponse
-	5,  // 32: rebound.orders.v1.OrderService.GetOrder:output_type -> rebound.orders.v1.GetOrderResponse
-	9,  // 33: rebound.orders.v1.OrderService.EditOrder:output_type -> rebound.orders.v1.EditOrderResponse
-	11, // 34: rebound.orders.v1.OrderService.ResendToWMS:output_type -> rebound.orders.v1.ResendToWMSResponse
-	13, // 35: rebound.orders.v1.OrderService.CancelSending:output_type -> rebound.orders.v1.CancelSendingResponse
-	15, // 36: rebound.orders.v1.OrderService.SetShipMethodMapping:output_type -> rebound.orders.v1.SetShipMethodMappingResponse
-	17, // 37: rebound.orders.v1.OrderService.ListShipMethodMappings:output_type -> rebound.orders.v1.ListShipMethodMappingsResponse
-	31, // [31:38] is the sub-list for method output_type
-	24, // [24:31] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	0,  // 0: rebound.orders.v1.ListOrdersRequest.status:type_name -> rebound.orders.v1.OrderStatusSelection
+	25, // 1: rebound.orders.v1.ListOrdersResponse.orders:type_name -> rebound.orders.v1.Order
+	26, // 2: rebound.orders.v1.SubmitOrderRequest.placed_at:type_name -> google.protobuf.Timestamp
+	27, // 3: rebound.orders.v1.SubmitOrderRequest.ship_to:type_name -> rebound.orders.v1.Address
+	28, // 4: rebound.orders.v1.SubmitOrderRequest.lines:type_name -> rebound.orders.v1.OrderLine
+	25, // 5: rebound.orders.v1.SubmitOrderResponse.order:type_name -> rebound.orders.v1.Order
+	1,  // 6: rebound.orders.v1.SubmitOrderResponse.outcome:type_name -> rebound.orders.v1.SubmitOutcome
+	6,  // 7: rebound.orders.v1.GetOrderRequest.by_number:type_name -> rebound.orders.v1.OrderNumberRef
+	25, // 8: rebound.orders.v1.GetOrderResponse.order:type_name -> rebound.orders.v1.Order
+	9,  // 9: rebound.orders.v1.GetOrderResponse.history:type_name -> rebound.orders.v1.OrderEvent
+	26, // 10: rebound.orders.v1.OrderEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	26, // 11: rebound.orders.v1.OrderEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	29, // 12: rebound.orders.v1.OrderEvent.payload:type_name -> google.protobuf.Any
+	28, // 13: rebound.orders.v1.OrderLines.lines:type_name -> rebound.orders.v1.OrderLine
+	27, // 14: rebound.orders.v1.EditOrderRequest.ship_to:type_name -> rebound.orders.v1.Address
+	10, // 15: rebound.orders.v1.EditOrderRequest.lines:type_name -> rebound.orders.v1.OrderLines
+	25, // 16: rebound.orders.v1.EditOrderResponse.order:type_name -> rebound.orders.v1.Order
+	25, // 17: rebound.orders.v1.ResendToWMSResponse.order:type_name -> rebound.orders.v1.Order
+	25, // 18: rebound.orders.v1.CancelSendingResponse.order:type_name -> rebound.orders.v1.Order
+	30, // 19: rebound.orders.v1.SetShipMethodMappingResponse.mappings:type_name -> rebound.orders.v1.ShipMethodMappings
+	30, // 20: rebound.orders.v1.ListShipMethodMappingsResponse.mappings:type_name -> rebound.orders.v1.ShipMethodMappings
+	26, // 21: rebound.orders.v1.HeldOrder.held_at:type_name -> google.protobuf.Timestamp
+	21, // 22: rebound.orders.v1.ShipMethodHoldTracked.hold:type_name -> rebound.orders.v1.HeldOrder
+	21, // 23: rebound.orders.v1.ShipMethodHoldsReleased.holds:type_name -> rebound.orders.v1.HeldOrder
+	26, // 24: rebound.orders.v1.ShipMethodHoldsReleased.released_at:type_name -> google.protobuf.Timestamp
+	21, // 25: rebound.orders.v1.ShipMethodHolds.holds:type_name -> rebound.orders.v1.HeldOrder
+	4,  // 26: rebound.orders.v1.OrderService.SubmitOrder:input_type -> rebound.orders.v1.SubmitOrderRequest
+	7,  // 27: rebound.orders.v1.OrderService.GetOrder:input_type -> rebound.orders.v1.GetOrderRequest
+	11, // 28: rebound.orders.v1.OrderService.EditOrder:input_type -> rebound.orders.v1.EditOrderRequest
+	13, // 29: rebound.orders.v1.OrderService.ResendToWMS:input_type -> rebound.orders.v1.ResendToWMSRequest
+	15, // 30: rebound.orders.v1.OrderService.CancelSending:input_type -> rebound.orders.v1.CancelSendingRequest
+	17, // 31: rebound.orders.v1.OrderService.SetShipMethodMapping:input_type -> rebound.orders.v1.SetShipMethodMappingRequest
+	19, // 32: rebound.orders.v1.OrderService.ListShipMethodMappings:input_type -> rebound.orders.v1.ListShipMethodMappingsRequest
+	2,  // 33: rebound.orders.v1.OrderService.ListOrders:input_type -> rebound.orders.v1.ListOrdersRequest
+	5,  // 34: rebound.orders.v1.OrderService.SubmitOrder:output_type -> rebound.orders.v1.SubmitOrderResponse
+	8,  // 35: rebound.orders.v1.OrderService.GetOrder:output_type -> rebound.orders.v1.GetOrderResponse
+	12, // 36: rebound.orders.v1.OrderService.EditOrder:output_type -> rebound.orders.v1.EditOrderResponse
+	14, // 37: rebound.orders.v1.OrderService.ResendToWMS:output_type -> rebound.orders.v1.ResendToWMSResponse
+	16, // 38: rebound.orders.v1.OrderService.CancelSending:output_type -> rebound.orders.v1.CancelSendingResponse
+	18, // 39: rebound.orders.v1.OrderService.SetShipMethodMapping:output_type -> rebound.orders.v1.SetShipMethodMappingResponse
+	20, // 40: rebound.orders.v1.OrderService.ListShipMethodMappings:output_type -> rebound.orders.v1.ListShipMethodMappingsResponse
+	3,  // 41: rebound.orders.v1.OrderService.ListOrders:output_type -> rebound.orders.v1.ListOrdersResponse
+	34, // [34:42] is the sub-list for method output_type
+	26, // [26:34] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_rebound_orders_v1_order_service_proto_init() }
@@ -1760,18 +2031,18 @@ func file_rebound_orders_v1_order_service_proto_init() {
 		return
 	}
 	file_rebound_orders_v1_events_proto_init()
-	file_rebound_orders_v1_order_service_proto_msgTypes[3].OneofWrappers = []any{
+	file_rebound_orders_v1_order_service_proto_msgTypes[5].OneofWrappers = []any{
 		(*GetOrderRequest_OrderId)(nil),
 		(*GetOrderRequest_ByNumber)(nil),
 	}
-	file_rebound_orders_v1_order_service_proto_msgTypes[13].OneofWrappers = []any{}
+	file_rebound_orders_v1_order_service_proto_msgTypes[15].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rebound_orders_v1_order_service_proto_rawDesc), len(file_rebound_orders_v1_order_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   21,
+			NumEnums:      2,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

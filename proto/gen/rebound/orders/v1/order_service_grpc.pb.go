@@ -30,6 +30,7 @@ const (
 	OrderService_CancelSending_FullMethodName          = "/rebound.orders.v1.OrderService/CancelSending"
 	OrderService_SetShipMethodMapping_FullMethodName   = "/rebound.orders.v1.OrderService/SetShipMethodMapping"
 	OrderService_ListShipMethodMappings_FullMethodName = "/rebound.orders.v1.OrderService/ListShipMethodMappings"
+	OrderService_ListOrders_FullMethodName             = "/rebound.orders.v1.OrderService/ListOrders"
 )
 
 // OrderServiceClient is the client API for OrderService service.
@@ -44,6 +45,13 @@ const (
 //
 // Orders are delivered to the WMS asynchronously: SubmitOrder, EditOrder and ResendToWMS return
 // once the order's events are stored, and GetOrder shows how delivery went.
+//
+// ListOrders reads the orders read model, which follows the event store within moments. It sees
+// only what the key covers: a merchant key its account, a warehouse key its own account and its
+// merchants', an admin key every account. An account_id another merchant's key asks for is
+// PermissionDenied, whether or not the account exists; a warehouse key asking for an account that
+// is not one of its merchants lists nothing, as for an account without orders. Without the read
+// models (a process started without them) it answers FailedPrecondition.
 type OrderServiceClient interface {
 	// SubmitOrder receives an order from a cart. It is idempotent on account, cart connection and
 	// order number: the same order submitted again changes nothing; with a changed payload
@@ -66,6 +74,9 @@ type OrderServiceClient interface {
 	SetShipMethodMapping(ctx context.Context, in *SetShipMethodMappingRequest, opts ...grpc.CallOption) (*SetShipMethodMappingResponse, error)
 	// ListShipMethodMappings returns a cart connection's mappings and its pass-through setting.
 	ListShipMethodMappings(ctx context.Context, in *ListShipMethodMappingsRequest, opts ...grpc.CallOption) (*ListShipMethodMappingsResponse, error)
+	// ListOrders returns one page of the orders the caller may see, newest received first,
+	// selected by status (one status or a combined selection), connection and order number.
+	ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (*ListOrdersResponse, error)
 }
 
 type orderServiceClient struct {
@@ -146,6 +157,16 @@ func (c *orderServiceClient) ListShipMethodMappings(ctx context.Context, in *Lis
 	return out, nil
 }
 
+func (c *orderServiceClient) ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (*ListOrdersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrdersResponse)
+	err := c.cc.Invoke(ctx, OrderService_ListOrders_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OrderServiceServer is the server API for OrderService service.
 // All implementations must embed UnimplementedOrderServiceServer
 // for forward compatibility.
@@ -158,6 +179,13 @@ func (c *orderServiceClient) ListShipMethodMappings(ctx context.Context, in *Lis
 //
 // Orders are delivered to the WMS asynchronously: SubmitOrder, EditOrder and ResendToWMS return
 // once the order's events are stored, and GetOrder shows how delivery went.
+//
+// ListOrders reads the orders read model, which follows the event store within moments. It sees
+// only what the key covers: a merchant key its account, a warehouse key its own account and its
+// merchants', an admin key every account. An account_id another merchant's key asks for is
+// PermissionDenied, whether or not the account exists; a warehouse key asking for an account that
+// is not one of its merchants lists nothing, as for an account without orders. Without the read
+// models (a process started without them) it answers FailedPrecondition.
 type OrderServiceServer interface {
 	// SubmitOrder receives an order from a cart. It is idempotent on account, cart connection and
 	// order number: the same order submitted again changes nothing; with a changed payload
@@ -180,6 +208,9 @@ type OrderServiceServer interface {
 	SetShipMethodMapping(context.Context, *SetShipMethodMappingRequest) (*SetShipMethodMappingResponse, error)
 	// ListShipMethodMappings returns a cart connection's mappings and its pass-through setting.
 	ListShipMethodMappings(context.Context, *ListShipMethodMappingsRequest) (*ListShipMethodMappingsResponse, error)
+	// ListOrders returns one page of the orders the caller may see, newest received first,
+	// selected by status (one status or a combined selection), connection and order number.
+	ListOrders(context.Context, *ListOrdersRequest) (*ListOrdersResponse, error)
 	mustEmbedUnimplementedOrderServiceServer()
 }
 
@@ -210,6 +241,9 @@ func (UnimplementedOrderServiceServer) SetShipMethodMapping(context.Context, *Se
 }
 func (UnimplementedOrderServiceServer) ListShipMethodMappings(context.Context, *ListShipMethodMappingsRequest) (*ListShipMethodMappingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListShipMethodMappings not implemented")
+}
+func (UnimplementedOrderServiceServer) ListOrders(context.Context, *ListOrdersRequest) (*ListOrdersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrders not implemented")
 }
 func (UnimplementedOrderServiceServer) mustEmbedUnimplementedOrderServiceServer() {}
 func (UnimplementedOrderServiceServer) testEmbeddedByValue()                      {}
@@ -358,6 +392,24 @@ func _OrderService_ListShipMethodMappings_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OrderService_ListOrders_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrdersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrderServiceServer).ListOrders(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrderService_ListOrders_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrderServiceServer).ListOrders(ctx, req.(*ListOrdersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OrderService_ServiceDesc is the grpc.ServiceDesc for OrderService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -392,6 +444,10 @@ var OrderService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListShipMethodMappings",
 			Handler:    _OrderService_ListShipMethodMappings_Handler,
+		},
+		{
+			MethodName: "ListOrders",
+			Handler:    _OrderService_ListOrders_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

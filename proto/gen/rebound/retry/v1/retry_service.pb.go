@@ -28,6 +28,423 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RetryQueue names a queue of the retry-queue read model.
+type RetryQueue int32
+
+const (
+	// RETRY_QUEUE_UNSPECIFIED means the default, pending.
+	RetryQueue_RETRY_QUEUE_UNSPECIFIED RetryQueue = 0
+	// RETRY_QUEUE_PENDING is the records the retry service retries by itself (scheduled, waiting
+	// for a sync cycle, or paused by an outage), by due time.
+	RetryQueue_RETRY_QUEUE_PENDING RetryQueue = 1
+	// RETRY_QUEUE_HELD is the records held until a person edits or resends them (manual action),
+	// oldest hold first.
+	RetryQueue_RETRY_QUEUE_HELD RetryQueue = 2
+)
+
+// Enum value maps for RetryQueue.
+var (
+	RetryQueue_name = map[int32]string{
+		0: "RETRY_QUEUE_UNSPECIFIED",
+		1: "RETRY_QUEUE_PENDING",
+		2: "RETRY_QUEUE_HELD",
+	}
+	RetryQueue_value = map[string]int32{
+		"RETRY_QUEUE_UNSPECIFIED": 0,
+		"RETRY_QUEUE_PENDING":     1,
+		"RETRY_QUEUE_HELD":        2,
+	}
+)
+
+func (x RetryQueue) Enum() *RetryQueue {
+	p := new(RetryQueue)
+	*p = x
+	return p
+}
+
+func (x RetryQueue) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RetryQueue) Descriptor() protoreflect.EnumDescriptor {
+	return file_rebound_retry_v1_retry_service_proto_enumTypes[0].Descriptor()
+}
+
+func (RetryQueue) Type() protoreflect.EnumType {
+	return &file_rebound_retry_v1_retry_service_proto_enumTypes[0]
+}
+
+func (x RetryQueue) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RetryQueue.Descriptor instead.
+func (RetryQueue) EnumDescriptor() ([]byte, []int) {
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{0}
+}
+
+// ListRetriesRequest asks for one page of a retry queue.
+type ListRetriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_id keeps one account's records: the caller's own, or for a warehouse key one of its
+	// merchants'; empty lists every account the caller may see.
+	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// queue is the queue to list: pending (the default) or held.
+	Queue RetryQueue `protobuf:"varint,2,opt,name=queue,proto3,enum=rebound.retry.v1.RetryQueue" json:"queue,omitempty"`
+	// connection_ids keeps the records of these connections (at most 100).
+	ConnectionIds []string `protobuf:"bytes,3,rep,name=connection_ids,json=connectionIds,proto3" json:"connection_ids,omitempty"`
+	// record_kinds keeps the records of these kinds (at most 100).
+	RecordKinds []v1.RecordKind `protobuf:"varint,4,rep,packed,name=record_kinds,json=recordKinds,proto3,enum=rebound.connector.v1.RecordKind" json:"record_kinds,omitempty"`
+	// page_size caps the records returned; 0 means 50, at most 500.
+	PageSize uint32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is next_page_token of the previous page of the same queue; empty starts at the
+	// first page.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRetriesRequest) Reset() {
+	*x = ListRetriesRequest{}
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRetriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRetriesRequest) ProtoMessage() {}
+
+func (x *ListRetriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRetriesRequest.ProtoReflect.Descriptor instead.
+func (*ListRetriesRequest) Descriptor() ([]byte, []int) {
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListRetriesRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ListRetriesRequest) GetQueue() RetryQueue {
+	if x != nil {
+		return x.Queue
+	}
+	return RetryQueue_RETRY_QUEUE_UNSPECIFIED
+}
+
+func (x *ListRetriesRequest) GetConnectionIds() []string {
+	if x != nil {
+		return x.ConnectionIds
+	}
+	return nil
+}
+
+func (x *ListRetriesRequest) GetRecordKinds() []v1.RecordKind {
+	if x != nil {
+		return x.RecordKinds
+	}
+	return nil
+}
+
+func (x *ListRetriesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRetriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRetriesResponse is one page of a retry queue.
+type ListRetriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// schedules are the records' retry schedules, in the queue's order.
+	Schedules []*RetrySchedule `protobuf:"bytes,1,rep,name=schedules,proto3" json:"schedules,omitempty"`
+	// next_page_token asks for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRetriesResponse) Reset() {
+	*x = ListRetriesResponse{}
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRetriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRetriesResponse) ProtoMessage() {}
+
+func (x *ListRetriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRetriesResponse.ProtoReflect.Descriptor instead.
+func (*ListRetriesResponse) Descriptor() ([]byte, []int) {
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListRetriesResponse) GetSchedules() []*RetrySchedule {
+	if x != nil {
+		return x.Schedules
+	}
+	return nil
+}
+
+func (x *ListRetriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ListSkippedRecordsRequest asks for one page of the skipped records.
+type ListSkippedRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_id keeps one account's records: the caller's own, or for a warehouse key one of its
+	// merchants'; empty lists every account the caller may see.
+	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// connection_ids keeps the records of these connections (at most 100).
+	ConnectionIds []string `protobuf:"bytes,2,rep,name=connection_ids,json=connectionIds,proto3" json:"connection_ids,omitempty"`
+	// record_kinds keeps the records of these kinds (at most 100); the "Show Skipped Orders" list
+	// asks for RECORD_KIND_ORDER.
+	RecordKinds []v1.RecordKind `protobuf:"varint,3,rep,packed,name=record_kinds,json=recordKinds,proto3,enum=rebound.connector.v1.RecordKind" json:"record_kinds,omitempty"`
+	// page_size caps the records returned; 0 means 50, at most 500.
+	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is next_page_token of the previous page; empty starts at the first page.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSkippedRecordsRequest) Reset() {
+	*x = ListSkippedRecordsRequest{}
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSkippedRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSkippedRecordsRequest) ProtoMessage() {}
+
+func (x *ListSkippedRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSkippedRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ListSkippedRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListSkippedRecordsRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ListSkippedRecordsRequest) GetConnectionIds() []string {
+	if x != nil {
+		return x.ConnectionIds
+	}
+	return nil
+}
+
+func (x *ListSkippedRecordsRequest) GetRecordKinds() []v1.RecordKind {
+	if x != nil {
+		return x.RecordKinds
+	}
+	return nil
+}
+
+func (x *ListSkippedRecordsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSkippedRecordsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// SkippedRecord is a record the retry service gave up on, and why.
+type SkippedRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// schedule is the record's retry schedule (status EXHAUSTED): the record, its last failure,
+	// its last window and attempt.
+	Schedule *RetrySchedule `protobuf:"bytes,1,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// reason says why the record was skipped.
+	Reason ExhaustedReason `protobuf:"varint,2,opt,name=reason,proto3,enum=rebound.retry.v1.ExhaustedReason" json:"reason,omitempty"`
+	// reason_text says it for people, with the external system's last message, e.g. "retries ran
+	// out after 15 days of trying: 503 Service Unavailable".
+	ReasonText string `protobuf:"bytes,3,opt,name=reason_text,json=reasonText,proto3" json:"reason_text,omitempty"`
+	// skipped_at is when the record was skipped.
+	SkippedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=skipped_at,json=skippedAt,proto3" json:"skipped_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedRecord) Reset() {
+	*x = SkippedRecord{}
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedRecord) ProtoMessage() {}
+
+func (x *SkippedRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedRecord.ProtoReflect.Descriptor instead.
+func (*SkippedRecord) Descriptor() ([]byte, []int) {
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SkippedRecord) GetSchedule() *RetrySchedule {
+	if x != nil {
+		return x.Schedule
+	}
+	return nil
+}
+
+func (x *SkippedRecord) GetReason() ExhaustedReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ExhaustedReason_EXHAUSTED_REASON_UNSPECIFIED
+}
+
+func (x *SkippedRecord) GetReasonText() string {
+	if x != nil {
+		return x.ReasonText
+	}
+	return ""
+}
+
+func (x *SkippedRecord) GetSkippedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SkippedAt
+	}
+	return nil
+}
+
+// ListSkippedRecordsResponse is one page of skipped records.
+type ListSkippedRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// records are the skipped records, most recently skipped first.
+	Records []*SkippedRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// next_page_token asks for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSkippedRecordsResponse) Reset() {
+	*x = ListSkippedRecordsResponse{}
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSkippedRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSkippedRecordsResponse) ProtoMessage() {}
+
+func (x *ListSkippedRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSkippedRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ListSkippedRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListSkippedRecordsResponse) GetRecords() []*SkippedRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ListSkippedRecordsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // RecordIdentity names a record by what identifies it on its connection: the fingerprint
 // connection + record kind + record id (the record key is derived from it).
 type RecordIdentity struct {
@@ -44,7 +461,7 @@ type RecordIdentity struct {
 
 func (x *RecordIdentity) Reset() {
 	*x = RecordIdentity{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[0]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -56,7 +473,7 @@ func (x *RecordIdentity) String() string {
 func (*RecordIdentity) ProtoMessage() {}
 
 func (x *RecordIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[0]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -69,7 +486,7 @@ func (x *RecordIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordIdentity.ProtoReflect.Descriptor instead.
 func (*RecordIdentity) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{0}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RecordIdentity) GetConnectionId() string {
@@ -116,7 +533,7 @@ type GetRetryRequest struct {
 
 func (x *GetRetryRequest) Reset() {
 	*x = GetRetryRequest{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[1]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -128,7 +545,7 @@ func (x *GetRetryRequest) String() string {
 func (*GetRetryRequest) ProtoMessage() {}
 
 func (x *GetRetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[1]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -141,7 +558,7 @@ func (x *GetRetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRetryRequest.ProtoReflect.Descriptor instead.
 func (*GetRetryRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{1}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetRetryRequest) GetAccountId() string {
@@ -227,7 +644,7 @@ type GetRetryResponse struct {
 
 func (x *GetRetryResponse) Reset() {
 	*x = GetRetryResponse{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[2]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +656,7 @@ func (x *GetRetryResponse) String() string {
 func (*GetRetryResponse) ProtoMessage() {}
 
 func (x *GetRetryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[2]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +669,7 @@ func (x *GetRetryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRetryResponse.ProtoReflect.Descriptor instead.
 func (*GetRetryResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{2}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetRetryResponse) GetSchedule() *RetrySchedule {
@@ -308,7 +725,7 @@ type RetryEvent struct {
 
 func (x *RetryEvent) Reset() {
 	*x = RetryEvent{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[3]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +737,7 @@ func (x *RetryEvent) String() string {
 func (*RetryEvent) ProtoMessage() {}
 
 func (x *RetryEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[3]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +750,7 @@ func (x *RetryEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryEvent.ProtoReflect.Descriptor instead.
 func (*RetryEvent) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{3}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RetryEvent) GetEventId() string {
@@ -413,7 +830,7 @@ type RetryNowRequest struct {
 
 func (x *RetryNowRequest) Reset() {
 	*x = RetryNowRequest{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[4]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +842,7 @@ func (x *RetryNowRequest) String() string {
 func (*RetryNowRequest) ProtoMessage() {}
 
 func (x *RetryNowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[4]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +855,7 @@ func (x *RetryNowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryNowRequest.ProtoReflect.Descriptor instead.
 func (*RetryNowRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{4}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RetryNowRequest) GetAccountId() string {
@@ -512,7 +929,7 @@ type RetryNowResponse struct {
 
 func (x *RetryNowResponse) Reset() {
 	*x = RetryNowResponse{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[5]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +941,7 @@ func (x *RetryNowResponse) String() string {
 func (*RetryNowResponse) ProtoMessage() {}
 
 func (x *RetryNowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[5]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +954,7 @@ func (x *RetryNowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryNowResponse.ProtoReflect.Descriptor instead.
 func (*RetryNowResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{5}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RetryNowResponse) GetSchedule() *RetrySchedule {
@@ -575,7 +992,7 @@ type CancelRetryRequest struct {
 
 func (x *CancelRetryRequest) Reset() {
 	*x = CancelRetryRequest{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[6]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +1004,7 @@ func (x *CancelRetryRequest) String() string {
 func (*CancelRetryRequest) ProtoMessage() {}
 
 func (x *CancelRetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[6]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +1017,7 @@ func (x *CancelRetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRetryRequest.ProtoReflect.Descriptor instead.
 func (*CancelRetryRequest) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{6}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CancelRetryRequest) GetAccountId() string {
@@ -671,7 +1088,7 @@ type CancelRetryResponse struct {
 
 func (x *CancelRetryResponse) Reset() {
 	*x = CancelRetryResponse{}
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[7]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +1100,7 @@ func (x *CancelRetryResponse) String() string {
 func (*CancelRetryResponse) ProtoMessage() {}
 
 func (x *CancelRetryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[7]
+	mi := &file_rebound_retry_v1_retry_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +1113,7 @@ func (x *CancelRetryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRetryResponse.ProtoReflect.Descriptor instead.
 func (*CancelRetryResponse) Descriptor() ([]byte, []int) {
-	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{7}
+	return file_rebound_retry_v1_retry_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CancelRetryResponse) GetSchedule() *RetrySchedule {
@@ -710,7 +1127,37 @@ var File_rebound_retry_v1_retry_service_proto protoreflect.FileDescriptor
 
 const file_rebound_retry_v1_retry_service_proto_rawDesc = "" +
 	"\n" +
-	"$rebound/retry/v1/retry_service.proto\x12\x10rebound.retry.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$rebound/connector/v1/connector.proto\x1a\x1drebound/retry/v1/events.proto\"\x95\x01\n" +
+	"$rebound/retry/v1/retry_service.proto\x12\x10rebound.retry.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$rebound/connector/v1/connector.proto\x1a\x1drebound/retry/v1/events.proto\"\x8f\x02\n" +
+	"\x12ListRetriesRequest\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x122\n" +
+	"\x05queue\x18\x02 \x01(\x0e2\x1c.rebound.retry.v1.RetryQueueR\x05queue\x12%\n" +
+	"\x0econnection_ids\x18\x03 \x03(\tR\rconnectionIds\x12C\n" +
+	"\frecord_kinds\x18\x04 \x03(\x0e2 .rebound.connector.v1.RecordKindR\vrecordKinds\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"|\n" +
+	"\x13ListRetriesResponse\x12=\n" +
+	"\tschedules\x18\x01 \x03(\v2\x1f.rebound.retry.v1.RetryScheduleR\tschedules\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe2\x01\n" +
+	"\x19ListSkippedRecordsRequest\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12%\n" +
+	"\x0econnection_ids\x18\x02 \x03(\tR\rconnectionIds\x12C\n" +
+	"\frecord_kinds\x18\x03 \x03(\x0e2 .rebound.connector.v1.RecordKindR\vrecordKinds\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xe3\x01\n" +
+	"\rSkippedRecord\x12;\n" +
+	"\bschedule\x18\x01 \x01(\v2\x1f.rebound.retry.v1.RetryScheduleR\bschedule\x129\n" +
+	"\x06reason\x18\x02 \x01(\x0e2!.rebound.retry.v1.ExhaustedReasonR\x06reason\x12\x1f\n" +
+	"\vreason_text\x18\x03 \x01(\tR\n" +
+	"reasonText\x129\n" +
+	"\n" +
+	"skipped_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tskippedAt\"\x7f\n" +
+	"\x1aListSkippedRecordsResponse\x129\n" +
+	"\arecords\x18\x01 \x03(\v2\x1f.rebound.retry.v1.SkippedRecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x95\x01\n" +
 	"\x0eRecordIdentity\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\x12A\n" +
 	"\vrecord_kind\x18\x02 \x01(\x0e2 .rebound.connector.v1.RecordKindR\n" +
@@ -764,11 +1211,18 @@ const file_rebound_retry_v1_retry_service_proto_rawDesc = "" +
 	"\x05actor\x18\x04 \x01(\tR\x05actorB\b\n" +
 	"\x06record\"R\n" +
 	"\x13CancelRetryResponse\x12;\n" +
-	"\bschedule\x18\x01 \x01(\v2\x1f.rebound.retry.v1.RetryScheduleR\bschedule2\x90\x02\n" +
+	"\bschedule\x18\x01 \x01(\v2\x1f.rebound.retry.v1.RetryScheduleR\bschedule*X\n" +
+	"\n" +
+	"RetryQueue\x12\x1b\n" +
+	"\x17RETRY_QUEUE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13RETRY_QUEUE_PENDING\x10\x01\x12\x14\n" +
+	"\x10RETRY_QUEUE_HELD\x10\x022\xdd\x03\n" +
 	"\fRetryService\x12Q\n" +
 	"\bGetRetry\x12!.rebound.retry.v1.GetRetryRequest\x1a\".rebound.retry.v1.GetRetryResponse\x12Q\n" +
 	"\bRetryNow\x12!.rebound.retry.v1.RetryNowRequest\x1a\".rebound.retry.v1.RetryNowResponse\x12Z\n" +
-	"\vCancelRetry\x12$.rebound.retry.v1.CancelRetryRequest\x1a%.rebound.retry.v1.CancelRetryResponseB\xcc\x01\n" +
+	"\vCancelRetry\x12$.rebound.retry.v1.CancelRetryRequest\x1a%.rebound.retry.v1.CancelRetryResponse\x12Z\n" +
+	"\vListRetries\x12$.rebound.retry.v1.ListRetriesRequest\x1a%.rebound.retry.v1.ListRetriesResponse\x12o\n" +
+	"\x12ListSkippedRecords\x12+.rebound.retry.v1.ListSkippedRecordsRequest\x1a,.rebound.retry.v1.ListSkippedRecordsResponseB\xcc\x01\n" +
 	"\x14com.rebound.retry.v1B\x11RetryServiceProtoP\x01Z?github.com/reboundhq/rebound/proto/gen/rebound/retry/v1;retryv1\xa2\x02\x03RRX\xaa\x02\x10Rebound.Retry.V1\xca\x02\x10Rebound\\Retry\\V1\xe2\x02\x1cRebound\\Retry\\V1\\GPBMetadata\xea\x02\x12Rebound::Retry::V1b\x06proto3"
 
 var (
@@ -783,44 +1237,64 @@ func file_rebound_retry_v1_retry_service_proto_rawDescGZIP() []byte {
 	return file_rebound_retry_v1_retry_service_proto_rawDescData
 }
 
-var file_rebound_retry_v1_retry_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_rebound_retry_v1_retry_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_rebound_retry_v1_retry_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_rebound_retry_v1_retry_service_proto_goTypes = []any{
-	(*RecordIdentity)(nil),        // 0: rebound.retry.v1.RecordIdentity
-	(*GetRetryRequest)(nil),       // 1: rebound.retry.v1.GetRetryRequest
-	(*GetRetryResponse)(nil),      // 2: rebound.retry.v1.GetRetryResponse
-	(*RetryEvent)(nil),            // 3: rebound.retry.v1.RetryEvent
-	(*RetryNowRequest)(nil),       // 4: rebound.retry.v1.RetryNowRequest
-	(*RetryNowResponse)(nil),      // 5: rebound.retry.v1.RetryNowResponse
-	(*CancelRetryRequest)(nil),    // 6: rebound.retry.v1.CancelRetryRequest
-	(*CancelRetryResponse)(nil),   // 7: rebound.retry.v1.CancelRetryResponse
-	(v1.RecordKind)(0),            // 8: rebound.connector.v1.RecordKind
-	(*RetrySchedule)(nil),         // 9: rebound.retry.v1.RetrySchedule
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*anypb.Any)(nil),             // 11: google.protobuf.Any
+	(RetryQueue)(0),                    // 0: rebound.retry.v1.RetryQueue
+	(*ListRetriesRequest)(nil),         // 1: rebound.retry.v1.ListRetriesRequest
+	(*ListRetriesResponse)(nil),        // 2: rebound.retry.v1.ListRetriesResponse
+	(*ListSkippedRecordsRequest)(nil),  // 3: rebound.retry.v1.ListSkippedRecordsRequest
+	(*SkippedRecord)(nil),              // 4: rebound.retry.v1.SkippedRecord
+	(*ListSkippedRecordsResponse)(nil), // 5: rebound.retry.v1.ListSkippedRecordsResponse
+	(*RecordIdentity)(nil),             // 6: rebound.retry.v1.RecordIdentity
+	(*GetRetryRequest)(nil),            // 7: rebound.retry.v1.GetRetryRequest
+	(*GetRetryResponse)(nil),           // 8: rebound.retry.v1.GetRetryResponse
+	(*RetryEvent)(nil),                 // 9: rebound.retry.v1.RetryEvent
+	(*RetryNowRequest)(nil),            // 10: rebound.retry.v1.RetryNowRequest
+	(*RetryNowResponse)(nil),           // 11: rebound.retry.v1.RetryNowResponse
+	(*CancelRetryRequest)(nil),         // 12: rebound.retry.v1.CancelRetryRequest
+	(*CancelRetryResponse)(nil),        // 13: rebound.retry.v1.CancelRetryResponse
+	(v1.RecordKind)(0),                 // 14: rebound.connector.v1.RecordKind
+	(*RetrySchedule)(nil),              // 15: rebound.retry.v1.RetrySchedule
+	(ExhaustedReason)(0),               // 16: rebound.retry.v1.ExhaustedReason
+	(*timestamppb.Timestamp)(nil),      // 17: google.protobuf.Timestamp
+	(*anypb.Any)(nil),                  // 18: google.protobuf.Any
 }
 var file_rebound_retry_v1_retry_service_proto_depIdxs = []int32{
-	8,  // 0: rebound.retry.v1.RecordIdentity.record_kind:type_name -> rebound.connector.v1.RecordKind
-	0,  // 1: rebound.retry.v1.GetRetryRequest.identity:type_name -> rebound.retry.v1.RecordIdentity
-	9,  // 2: rebound.retry.v1.GetRetryResponse.schedule:type_name -> rebound.retry.v1.RetrySchedule
-	3,  // 3: rebound.retry.v1.GetRetryResponse.history:type_name -> rebound.retry.v1.RetryEvent
-	10, // 4: rebound.retry.v1.RetryEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // 5: rebound.retry.v1.RetryEvent.recorded_at:type_name -> google.protobuf.Timestamp
-	11, // 6: rebound.retry.v1.RetryEvent.payload:type_name -> google.protobuf.Any
-	0,  // 7: rebound.retry.v1.RetryNowRequest.identity:type_name -> rebound.retry.v1.RecordIdentity
-	9,  // 8: rebound.retry.v1.RetryNowResponse.schedule:type_name -> rebound.retry.v1.RetrySchedule
-	0,  // 9: rebound.retry.v1.CancelRetryRequest.identity:type_name -> rebound.retry.v1.RecordIdentity
-	9,  // 10: rebound.retry.v1.CancelRetryResponse.schedule:type_name -> rebound.retry.v1.RetrySchedule
-	1,  // 11: rebound.retry.v1.RetryService.GetRetry:input_type -> rebound.retry.v1.GetRetryRequest
-	4,  // 12: rebound.retry.v1.RetryService.RetryNow:input_type -> rebound.retry.v1.RetryNowRequest
-	6,  // 13: rebound.retry.v1.RetryService.CancelRetry:input_type -> rebound.retry.v1.CancelRetryRequest
-	2,  // 14: rebound.retry.v1.RetryService.GetRetry:output_type -> rebound.retry.v1.GetRetryResponse
-	5,  // 15: rebound.retry.v1.RetryService.RetryNow:output_type -> rebound.retry.v1.RetryNowResponse
-	7,  // 16: rebound.retry.v1.RetryService.CancelRetry:output_type -> rebound.retry.v1.CancelRetryResponse
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	0,  // 0: rebound.retry.v1.ListRetriesRequest.queue:type_name -> rebound.retry.v1.RetryQueue
+	14, // 1: rebound.retry.v1.ListRetriesRequest.record_kinds:type_name -> rebound.connector.v1.RecordKind
+	15, // 2: rebound.retry.v1.ListRetriesResponse.schedules:type_name -> rebound.retry.v1.RetrySchedule
+	14, // 3: rebound.retry.v1.ListSkippedRecordsRequest.record_kinds:type_name -> rebound.connector.v1.RecordKind
+	15, // 4: rebound.retry.v1.SkippedRecord.schedule:type_name -> rebound.retry.v1.RetrySchedule
+	16, // 5: rebound.retry.v1.SkippedRecord.reason:type_name -> rebound.retry.v1.ExhaustedReason
+	17, // 6: rebound.retry.v1.SkippedRecord.skipped_at:type_name -> google.protobuf.Timestamp
+	4,  // 7: rebound.retry.v1.ListSkippedRecordsResponse.records:type_name -> rebound.retry.v1.SkippedRecord
+	14, // 8: rebound.retry.v1.RecordIdentity.record_kind:type_name -> rebound.connector.v1.RecordKind
+	6,  // 9: rebound.retry.v1.GetRetryRequest.identity:type_name -> rebound.retry.v1.RecordIdentity
+	15, // 10: rebound.retry.v1.GetRetryResponse.schedule:type_name -> rebound.retry.v1.RetrySchedule
+	9,  // 11: rebound.retry.v1.GetRetryResponse.history:type_name -> rebound.retry.v1.RetryEvent
+	17, // 12: rebound.retry.v1.RetryEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 13: rebound.retry.v1.RetryEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	18, // 14: rebound.retry.v1.RetryEvent.payload:type_name -> google.protobuf.Any
+	6,  // 15: rebound.retry.v1.RetryNowRequest.identity:type_name -> rebound.retry.v1.RecordIdentity
+	15, // 16: rebound.retry.v1.RetryNowResponse.schedule:type_name -> rebound.retry.v1.RetrySchedule
+	6,  // 17: rebound.retry.v1.CancelRetryRequest.identity:type_name -> rebound.retry.v1.RecordIdentity
+	15, // 18: rebound.retry.v1.CancelRetryResponse.schedule:type_name -> rebound.retry.v1.RetrySchedule
+	7,  // 19: rebound.retry.v1.RetryService.GetRetry:input_type -> rebound.retry.v1.GetRetryRequest
+	10, // 20: rebound.retry.v1.RetryService.RetryNow:input_type -> rebound.retry.v1.RetryNowRequest
+	12, // 21: rebound.retry.v1.RetryService.CancelRetry:input_type -> rebound.retry.v1.CancelRetryRequest
+	1,  // 22: rebound.retry.v1.RetryService.ListRetries:input_type -> rebound.retry.v1.ListRetriesRequest
+	3,  // 23: rebound.retry.v1.RetryService.ListSkippedRecords:input_type -> rebound.retry.v1.ListSkippedRecordsRequest
+	8,  // 24: rebound.retry.v1.RetryService.GetRetry:output_type -> rebound.retry.v1.GetRetryResponse
+	11, // 25: rebound.retry.v1.RetryService.RetryNow:output_type -> rebound.retry.v1.RetryNowResponse
+	13, // 26: rebound.retry.v1.RetryService.CancelRetry:output_type -> rebound.retry.v1.CancelRetryResponse
+	2,  // 27: rebound.retry.v1.RetryService.ListRetries:output_type -> rebound.retry.v1.ListRetriesResponse
+	5,  // 28: rebound.retry.v1.RetryService.ListSkippedRecords:output_type -> rebound.retry.v1.ListSkippedRecordsResponse
+	24, // [24:29] is the sub-list for method output_type
+	19, // [19:24] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_rebound_retry_v1_retry_service_proto_init() }
@@ -829,15 +1303,15 @@ func file_rebound_retry_v1_retry_service_proto_init() {
 		return
 	}
 	file_rebound_retry_v1_events_proto_init()
-	file_rebound_retry_v1_retry_service_proto_msgTypes[1].OneofWrappers = []any{
+	file_rebound_retry_v1_retry_service_proto_msgTypes[6].OneofWrappers = []any{
 		(*GetRetryRequest_RecordKey)(nil),
 		(*GetRetryRequest_Identity)(nil),
 	}
-	file_rebound_retry_v1_retry_service_proto_msgTypes[4].OneofWrappers = []any{
+	file_rebound_retry_v1_retry_service_proto_msgTypes[9].OneofWrappers = []any{
 		(*RetryNowRequest_RecordKey)(nil),
 		(*RetryNowRequest_Identity)(nil),
 	}
-	file_rebound_retry_v1_retry_service_proto_msgTypes[6].OneofWrappers = []any{
+	file_rebound_retry_v1_retry_service_proto_msgTypes[11].OneofWrappers = []any{
 		(*CancelRetryRequest_RecordKey)(nil),
 		(*CancelRetryRequest_Identity)(nil),
 	}
@@ -846,13 +1320,14 @@ func file_rebound_retry_v1_retry_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rebound_retry_v1_retry_service_proto_rawDesc), len(file_rebound_retry_v1_retry_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   8,
+			NumEnums:      1,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_rebound_retry_v1_retry_service_proto_goTypes,
 		DependencyIndexes: file_rebound_retry_v1_retry_service_proto_depIdxs,
+		EnumInfos:         file_rebound_retry_v1_retry_service_proto_enumTypes,
 		MessageInfos:      file_rebound_retry_v1_retry_service_proto_msgTypes,
 	}.Build()
 	File_rebound_retry_v1_retry_service_proto = out.File

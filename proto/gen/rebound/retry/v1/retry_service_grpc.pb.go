@@ -23,9 +23,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RetryService_GetRetry_FullMethodName    = "/rebound.retry.v1.RetryService/GetRetry"
-	RetryService_RetryNow_FullMethodName    = "/rebound.retry.v1.RetryService/RetryNow"
-	RetryService_CancelRetry_FullMethodName = "/rebound.retry.v1.RetryService/CancelRetry"
+	RetryService_GetRetry_FullMethodName           = "/rebound.retry.v1.RetryService/GetRetry"
+	RetryService_RetryNow_FullMethodName           = "/rebound.retry.v1.RetryService/RetryNow"
+	RetryService_CancelRetry_FullMethodName        = "/rebound.retry.v1.RetryService/CancelRetry"
+	RetryService_ListRetries_FullMethodName        = "/rebound.retry.v1.RetryService/ListRetries"
+	RetryService_ListSkippedRecords_FullMethodName = "/rebound.retry.v1.RetryService/ListSkippedRecords"
 )
 
 // RetryServiceClient is the client API for RetryService service.
@@ -42,7 +44,13 @@ const (
 // state does not allow the command (RetryNow of a completed schedule, CancelRetry of a canceled
 // one); Aborted when the schedule kept changing while the call ran (retry the call).
 //
-// List queries (ListRetries, ListSkippedRecords) come with the retry-queue read model.
+// ListRetries and ListSkippedRecords read the retry-queue read model, which follows the event
+// store within moments. They see only what the key covers: a merchant key its account, a
+// warehouse key its own account and its merchants', an admin key every account. An account_id
+// another merchant's key asks for is PermissionDenied, whether or not the account exists; a
+// warehouse key asking for an account that is not one of its merchants lists nothing, as for an
+// account with nothing queued. Without the read models (a process started without them) they
+// answer FailedPrecondition.
 type RetryServiceClient interface {
 	// GetRetry returns a record's retry schedule and its history.
 	GetRetry(ctx context.Context, in *GetRetryRequest, opts ...grpc.CallOption) (*GetRetryResponse, error)
@@ -53,6 +61,15 @@ type RetryServiceClient interface {
 	// CancelRetry stops retrying the record: no further attempts. Also takes a skipped record off
 	// the skipped list.
 	CancelRetry(ctx context.Context, in *CancelRetryRequest, opts ...grpc.CallOption) (*CancelRetryResponse, error)
+	// ListRetries returns one page of a retry queue: the records the retry service will retry by
+	// itself, earliest due first (records waiting for their connection's next sync cycle, or paused
+	// by an outage without a timer, come last), or the records held for manual action, oldest hold
+	// first.
+	ListRetries(ctx context.Context, in *ListRetriesRequest, opts ...grpc.CallOption) (*ListRetriesResponse, error)
+	// ListSkippedRecords returns one page of the skipped records (the "Show Skipped Orders" list):
+	// records whose retries ran out or that the external system rejected, most recently skipped
+	// first, each with the reason. RetryNow sends one again; CancelRetry takes it off the list.
+	ListSkippedRecords(ctx context.Context, in *ListSkippedRecordsRequest, opts ...grpc.CallOption) (*ListSkippedRecordsResponse, error)
 }
 
 type retryServiceClient struct {
@@ -93,6 +110,26 @@ func (c *retryServiceClient) CancelRetry(ctx context.Context, in *CancelRetryReq
 	return out, nil
 }
 
+func (c *retryServiceClient) ListRetries(ctx context.Context, in *ListRetriesRequest, opts ...grpc.CallOption) (*ListRetriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRetriesResponse)
+	err := c.cc.Invoke(ctx, RetryService_ListRetries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *retryServiceClient) ListSkippedRecords(ctx context.Context, in *ListSkippedRecordsRequest, opts ...grpc.CallOption) (*ListSkippedRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSkippedRecordsResponse)
+	err := c.cc.Invoke(ctx, RetryService_ListSkippedRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RetryServiceServer is the server API for RetryService service.
 // All implementations must embed UnimplementedRetryServiceServer
 // for forward compatibility.
@@ -107,7 +144,13 @@ func (c *retryServiceClient) CancelRetry(ctx context.Context, in *CancelRetryReq
 // state does not allow the command (RetryNow of a completed schedule, CancelRetry of a canceled
 // one); Aborted when the schedule kept changing while the call ran (retry the call).
 //
-// List queries (ListRetries, ListSkippedRecords) come with the retry-queue read model.
+// ListRetries and ListSkippedRecords read the retry-queue read model, which follows the event
+// store within moments. They see only what the key covers: a merchant key its account, a
+// warehouse key its own account and its merchants', an admin key every account. An account_id
+// another merchant's key asks for is PermissionDenied, whether or not the account exists; a
+// warehouse key asking for an account that is not one of its merchants lists nothing, as for an
+// account with nothing queued. Without the read models (a process started without them) they
+// answer FailedPrecondition.
 type RetryServiceServer interface {
 	// GetRetry returns a record's retry schedule and its history.
 	GetRetry(context.Context, *GetRetryRequest) (*GetRetryResponse, error)
@@ -118,6 +161,15 @@ type RetryServiceServer interface {
 	// CancelRetry stops retrying the record: no further attempts. Also takes a skipped record off
 	// the skipped list.
 	CancelRetry(context.Context, *CancelRetryRequest) (*CancelRetryResponse, error)
+	// ListRetries returns one page of a retry queue: the records the retry service will retry by
+	// itself, earliest due first (records waiting for their connection's next sync cycle, or paused
+	// by an outage without a timer, come last), or the records held for manual action, oldest hold
+	// first.
+	ListRetries(context.Context, *ListRetriesRequest) (*ListRetriesResponse, error)
+	// ListSkippedRecords returns one page of the skipped records (the "Show Skipped Orders" list):
+	// records whose retries ran out or that the external system rejected, most recently skipped
+	// first, each with the reason. RetryNow sends one again; CancelRetry takes it off the list.
+	ListSkippedRecords(context.Context, *ListSkippedRecordsRequest) (*ListSkippedRecordsResponse, error)
 	mustEmbedUnimplementedRetryServiceServer()
 }
 
@@ -136,6 +188,12 @@ func (UnimplementedRetryServiceServer) RetryNow(context.Context, *RetryNowReques
 }
 func (UnimplementedRetryServiceServer) CancelRetry(context.Context, *CancelRetryRequest) (*CancelRetryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelRetry not implemented")
+}
+func (UnimplementedRetryServiceServer) ListRetries(context.Context, *ListRetriesRequest) (*ListRetriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRetries not implemented")
+}
+func (UnimplementedRetryServiceServer) ListSkippedRecords(context.Context, *ListSkippedRecordsRequest) (*ListSkippedRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSkippedRecords not implemented")
 }
 func (UnimplementedRetryServiceServer) mustEmbedUnimplementedRetryServiceServer() {}
 func (UnimplementedRetryServiceServer) testEmbeddedByValue()                      {}
@@ -212,6 +270,42 @@ func _RetryService_CancelRetry_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RetryService_ListRetries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRetriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RetryServiceServer).ListRetries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RetryService_ListRetries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RetryServiceServer).ListRetries(ctx, req.(*ListRetriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RetryService_ListSkippedRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSkippedRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RetryServiceServer).ListSkippedRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RetryService_ListSkippedRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RetryServiceServer).ListSkippedRecords(ctx, req.(*ListSkippedRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RetryService_ServiceDesc is the grpc.ServiceDesc for RetryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -230,6 +324,14 @@ var RetryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelRetry",
 			Handler:    _RetryService_CancelRetry_Handler,
+		},
+		{
+			MethodName: "ListRetries",
+			Handler:    _RetryService_ListRetries_Handler,
+		},
+		{
+			MethodName: "ListSkippedRecords",
+			Handler:    _RetryService_ListSkippedRecords_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
