@@ -28,6 +28,16 @@ func (s *stack) readModels(ctx context.Context) (*projections.DB, error) {
 		}
 		return nil, fmt.Errorf("REBOUND_DATA_DIR: %w", err)
 	}
+	// The tables exist before any list call, also in a process that hosts no projections
+	// service (it reads what another process keeps current).
+	runner, err := projections.NewRunner(db, s.store, projections.Config{Logger: s.log}, allProjections()...)
+	if err == nil {
+		err = runner.Migrate(ctx)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("migrating the read models: %w", err)
+	}
 	s.db = db
 	s.closers = append(s.closers, db.Close)
 	return db, nil
