@@ -8,6 +8,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/reboundhq/rebound/events v0.0.0
 	github.com/reboundhq/rebound/proto v0.0.0
+	github.com/reboundhq/rebound/rpc v0.0.0
 	google.golang.org/protobuf v1.36.12
 	modernc.org/sqlite v1.62.0
 )
@@ -43,7 +44,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
 	google.golang.org/grpc v1.85.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
@@ -53,4 +54,5 @@ require (
 replace (
 	github.com/reboundhq/rebound/events => ../events
 	github.com/reboundhq/rebound/proto => ../proto
+	github.com/reboundhq/rebound/rpc => ../rpc
 )

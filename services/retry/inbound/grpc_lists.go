@@ -9,39 +9,9 @@ import (
 	retryv1 "github.com/reboundhq/rebound/proto/gen/rebound/retry/v1"
 
 	"github.com/reboundhq/rebound/connector"
-	"github.com/reboundhq/rebound/projections"
-	"github.com/reboundhq/rebound/rpc/auth"
+	"github.com/reboundhq/rebound/projections/tenancy"
 	"github.com/reboundhq/rebound/services/retry/app"
 )
-
-// access returns what the caller may see in the read models, once the account the request names
-// ("" for every account the caller may see) is authorized: a merchant key its own account, a
-// warehouse key its scope (its own account and its merchants'), an admin key every account.
-//
-// A merchant key naming another account is refused (auth.ErrPermissionDenied) before anything
-// is read, whether or not the account exists. A warehouse key naming an account keeps its scope:
-// the rows say whose merchant they are, so another warehouse's merchant lists as empty, exactly
-// like an account that does not exist.
-func access(ctx context.Context, account string) (projections.Access, error) {
-	if account != "" {
-		if err := auth.AuthorizeAccount(ctx, account); err != nil {
-			return projections.Access{}, err
-		}
-	}
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return projections.Access{}, &auth.UnauthenticatedError{Reason: "no authenticated caller in the context"}
-	}
-	switch {
-	case p.Scope == auth.ScopeAdmin:
-		return projections.AllAccounts(), nil
-	case p.Scope == auth.ScopeMerchant && p.Account != "":
-		return projections.Access{Account: p.Account}, nil
-	case p.Scope == auth.ScopeWarehouse && p.Account != "":
-		return projections.Access{Warehouse: p.Account}, nil
-	}
-	return projections.Access{}, fmt.Errorf("%w: key %s (%s) covers no account", auth.ErrPermissionDenied, p.KeyID, p.Scope)
-}
 
 // ListRetries lists the pending or held records the caller may see.
 func (g *GRPC) ListRetries(ctx context.Context, req *retryv1.ListRetriesRequest) (*retryv1.ListRetriesResponse, error) {
@@ -60,7 +30,7 @@ func (g *GRPC) ListRetries(ctx context.Context, req *retryv1.ListRetriesRequest)
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	acc, err := access(ctx, q.Account)
+	acc, err := tenancy.Access(ctx, q.Account)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +51,7 @@ func (g *GRPC) ListSkippedRecords(ctx context.Context, req *retryv1.ListSkippedR
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	acc, err := access(ctx, q.Account)
+	acc, err := tenancy.Access(ctx, q.Account)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	alertsv1 "github.com/reboundhq/rebound/proto/gen/rebound/alerts/v1"
 
+	"github.com/reboundhq/rebound/projections/tenancy"
 	"github.com/reboundhq/rebound/services/alerts/app"
 )
 
@@ -21,7 +22,7 @@ func (s *Alerts) CountAlerts(ctx context.Context, req *alertsv1.CountAlertsReque
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	if q.Access, err = access(ctx, f.Account); err != nil {
+	if q.Access, err = tenancy.Access(ctx, f.Account); err != nil {
 		return nil, err
 	}
 	c, err := s.app.Queries.CountAlerts.Handle(ctx, q)

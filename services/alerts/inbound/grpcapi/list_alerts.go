@@ -11,6 +11,7 @@ import (
 
 	"github.com/reboundhq/rebound/connector"
 	alertsrm "github.com/reboundhq/rebound/projections/alerts"
+	"github.com/reboundhq/rebound/projections/tenancy"
 	"github.com/reboundhq/rebound/services/alerts/app"
 )
 
@@ -26,7 +27,7 @@ func (s *Alerts) ListAlerts(ctx context.Context, req *alertsv1.ListAlertsRequest
 	if err := errors.Join(ferr, berr, q.Validate()); err != nil {
 		return nil, err
 	}
-	acc, err := access(ctx, f.Account)
+	acc, err := tenancy.Access(ctx, f.Account)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	ordersv1 "github.com/reboundhq/rebound/proto/gen/rebound/orders/v1"
 
 	ordersrm "github.com/reboundhq/rebound/projections/orders"
+	"github.com/reboundhq/rebound/projections/tenancy"
 	"github.com/reboundhq/rebound/services/orders/app"
 )
 
@@ -40,7 +41,7 @@ func (s *Orders) ListOrders(ctx context.Context, req *ordersv1.ListOrdersRequest
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	acc, err := access(ctx, q.Account)
+	acc, err := tenancy.Access(ctx, q.Account)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,6 @@
-package grpcapi
+// Package tenancy turns the caller of an API call into what it may see in the read models, the
+// same way for every service's list calls.
+package tenancy
 
 import (
 	"context"
@@ -8,7 +10,7 @@ import (
 	"github.com/reboundhq/rebound/rpc/auth"
 )
 
-// access returns what the caller may see in the read models, once the account the request names
+// Access returns what the caller may see in the read models, once the account the request names
 // ("" for every account the caller may see) is authorized: a merchant key its own account, a
 // warehouse key its scope (its own account and its merchants'), an admin key every account.
 //
@@ -16,7 +18,7 @@ import (
 // is read, whether or not the account exists. A warehouse key naming an account keeps its scope:
 // the rows say whose merchant they are, so another warehouse's merchant lists as empty, exactly
 // like an account that does not exist.
-func access(ctx context.Context, account string) (projections.Access, error) {
+func Access(ctx context.Context, account string) (projections.Access, error) {
 	if account != "" {
 		if err := auth.AuthorizeAccount(ctx, account); err != nil {
 			return projections.Access{}, err
