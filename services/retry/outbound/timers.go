@@ -5,11 +5,9 @@ package outbound
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -27,13 +25,11 @@ const DefaultTimerKind = "retry"
 // events/timer), kind DefaultTimerKind, key "<account>.<schedule id>". The timers stream is
 // created on first use. It is safe for concurrent use.
 type Timers struct {
+	lazy *timer.Lazy
 	js   jetstream.JetStream
 	cfg  timer.Config
 	kind string
 	log  *slog.Logger
-
-	mu sync.Mutex
-	s  *timer.Scheduler
 }
 
 // NewTimers returns the timers of kind (DefaultTimerKind when empty) on the timers stream cfg
@@ -42,41 +38,22 @@ func NewTimers(js jetstream.JetStream, cfg timer.Config, kind string, log *slog.
 	if kind == "" {
 		kind = DefaultTimerKind
 	}
-	var errs []error
-	if js == nil {
-		errs = append(errs, errors.New("retry timers: a JetStream context is required"))
-	}
 	if !timer.ValidKind(kind) {
-		errs = append(errs, fmt.Errorf("retry timers: kind %q is not a valid timer kind", kind))
-	}
-	errs = append(errs, cfg.Validate())
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("retry timers: kind %q is not a valid timer kind", kind)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Timers{js: js, cfg: cfg, kind: kind, log: log}, nil
-}
-
-// scheduler returns the scheduler, creating it (and the timers stream) on first use.
-func (t *Timers) scheduler(ctx context.Context) (*timer.Scheduler, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.s != nil {
-		return t.s, nil
-	}
-	s, err := timer.New(ctx, t.js, t.cfg, t.log)
+	lazy, err := timer.NewLazy(js, cfg, log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("retry timers: %w", err)
 	}
-	t.s = s
-	return s, nil
+	return &Timers{lazy: lazy, js: js, cfg: cfg, kind: kind, log: log}, nil
 }
 
 // Ensure creates the timers stream when it is missing.
 func (t *Timers) Ensure(ctx context.Context) error {
-	_, err := t.scheduler(ctx)
+	_, err := t.lazy.Scheduler(ctx)
 	return err
 }
 
@@ -95,7 +72,7 @@ func scheduleOf(key string) (events.StreamID, error) {
 
 // Arm sets the schedule's timer to go off at at, replacing its pending one.
 func (t *Timers) Arm(ctx context.Context, schedule events.StreamID, at time.Time) error {
-	s, err := t.scheduler(ctx)
+	s, err := t.lazy.Scheduler(ctx)
 	if err != nil {
 		return err
 	}
@@ -104,7 +81,7 @@ func (t *Timers) Arm(ctx context.Context, schedule events.StreamID, at time.Time
 
 // Disarm removes the schedule's pending timer.
 func (t *Timers) Disarm(ctx context.Context, schedule events.StreamID) error {
-	s, err := t.scheduler(ctx)
+	s, err := t.lazy.Scheduler(ctx)
 	if err != nil {
 		return err
 	}
@@ -114,7 +91,7 @@ func (t *Timers) Disarm(ctx context.Context, schedule events.StreamID) error {
 // Run calls fn for every timer that goes off, until ctx ends (see timer.Scheduler.Run): at least
 // once per firing, never before its due time. A key that names no schedule is dropped (logged).
 func (t *Timers) Run(ctx context.Context, fn func(ctx context.Context, schedule events.StreamID, dueAt time.Time) error) error {
-	s, err := t.scheduler(ctx)
+	s, err := t.lazy.Scheduler(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,7 +107,7 @@ func (t *Timers) Run(ctx context.Context, fn func(ctx context.Context, schedule 
 
 // Stream returns the timers stream (created when missing).
 func (t *Timers) Stream(ctx context.Context) (jetstream.Stream, error) {
-	if _, err := t.scheduler(ctx); err != nil {
+	if _, err := t.lazy.Scheduler(ctx); err != nil {
 		return nil, err
 	}
 	name := t.cfg.Stream

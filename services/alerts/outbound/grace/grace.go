@@ -7,11 +7,8 @@ package grace
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,61 +25,33 @@ const Kind = "alerts-grace"
 // Timers schedules grace timers and runs their handler. The timers stream is set up on first
 // use, so building one does no I/O. It is safe for concurrent use.
 type Timers struct {
-	js  jetstream.JetStream
-	cfg timer.Config
-	log *slog.Logger
-
-	mu    sync.Mutex
-	sched *timer.Scheduler
+	lazy *timer.Lazy
+	log  *slog.Logger
 }
 
 // New returns the grace timers on js, with the timers stream cfg describes.
 func New(js jetstream.JetStream, cfg timer.Config, log *slog.Logger) (*Timers, error) {
-	if js == nil {
-		return nil, errors.New("grace: New needs a JetStream context")
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Timers{js: js, cfg: cfg, log: log}, nil
-}
-
-func (t *Timers) scheduler(ctx context.Context) (*timer.Scheduler, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.sched != nil {
-		return t.sched, nil
-	}
-	s, err := timer.New(ctx, t.js, t.cfg, t.log)
+	lazy, err := timer.NewLazy(js, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("grace: setting up the timers: %w", err)
+		return nil, fmt.Errorf("grace: %w", err)
 	}
-	t.sched = s
-	return s, nil
+	return &Timers{lazy: lazy, log: log}, nil
 }
 
 // Key returns the timer key of an alert.
-func Key(stream events.StreamID) string { return stream.Account + "." + stream.ID }
+func Key(stream events.StreamID) string { return timer.AggregateKey(stream) }
 
 // StreamOf returns the alert stream a timer key names.
 func StreamOf(key string) (events.StreamID, error) {
-	account, id, ok := strings.Cut(key, ".")
-	s := alert.Stream(account, id)
-	if !ok {
-		return events.StreamID{}, &events.InvalidArgumentError{Field: "timer_key", Reason: fmt.Sprintf("%q is not <account>.<alert id>", key)}
-	}
-	if err := s.Validate(); err != nil {
-		return events.StreamID{}, err
-	}
-	return s, nil
+	return timer.ParseAggregateKey(alert.AggregateType, key)
 }
 
 // Schedule arms the alert's grace timer at at, replacing the one it had.
 func (t *Timers) Schedule(ctx context.Context, stream events.StreamID, at time.Time) error {
-	s, err := t.scheduler(ctx)
+	s, err := t.lazy.Scheduler(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,7 +61,7 @@ func (t *Timers) Schedule(ctx context.Context, stream events.StreamID, at time.T
 // Run hands every grace timer that fires to fn until ctx ends; see timer.Scheduler.Run. A
 // firing whose key is not an alert's is dropped.
 func (t *Timers) Run(ctx context.Context, fn func(ctx context.Context, stream events.StreamID, due time.Time) error) error {
-	s, err := t.scheduler(ctx)
+	s, err := t.lazy.Scheduler(ctx)
 	if err != nil {
 		return err
 	}

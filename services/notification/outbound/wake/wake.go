@@ -7,10 +7,8 @@ package wake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,58 +26,30 @@ const Kind = "notification-wake"
 // Timers schedules wake timers and runs their handler. The timers stream is set up on first
 // use, so building one does no I/O. It is safe for concurrent use.
 type Timers struct {
-	js  jetstream.JetStream
-	cfg timer.Config
-	log *slog.Logger
-
-	mu    sync.Mutex
-	sched *timer.Scheduler
+	log  *slog.Logger
+	lazy *timer.Lazy
 	// armed is the time each mailbox's timer was last armed at by this process.
 	armed sync.Map
 }
 
 // New returns the wake timers on js, with the timers stream cfg describes.
 func New(js jetstream.JetStream, cfg timer.Config, log *slog.Logger) (*Timers, error) {
-	if js == nil {
-		return nil, errors.New("wake: New needs a JetStream context")
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Timers{js: js, cfg: cfg, log: log}, nil
-}
-
-func (t *Timers) scheduler(ctx context.Context) (*timer.Scheduler, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.sched != nil {
-		return t.sched, nil
-	}
-	s, err := timer.New(ctx, t.js, t.cfg, t.log)
+	lazy, err := timer.NewLazy(js, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("wake: setting up the timers: %w", err)
+		return nil, fmt.Errorf("wake: %w", err)
 	}
-	t.sched = s
-	return s, nil
+	return &Timers{lazy: lazy, log: log}, nil
 }
 
 // Key returns the timer key of a mailbox.
-func Key(stream events.StreamID) string { return stream.Account + "." + stream.ID }
+func Key(stream events.StreamID) string { return timer.AggregateKey(stream) }
 
 // StreamOf returns the mailbox stream a timer key names.
 func StreamOf(key string) (events.StreamID, error) {
-	account, id, ok := strings.Cut(key, ".")
-	s := mailbox.Stream(account, id)
-	if !ok {
-		return events.StreamID{}, &events.InvalidArgumentError{Field: "timer_key", Reason: fmt.Sprintf("%q is not <account>.<contact id>", key)}
-	}
-	if err := s.Validate(); err != nil {
-		return events.StreamID{}, err
-	}
-	return s, nil
+	return timer.ParseAggregateKey(mailbox.AggregateType, key)
 }
 
 // Schedule arms the mailbox's wake timer at at, replacing the one it had. Arming the same time
@@ -89,7 +59,7 @@ func (t *Timers) Schedule(ctx context.Context, stream events.StreamID, at time.T
 	if prev, ok := t.armed.Load(key); ok && prev.(time.Time).Equal(at) {
 		return nil
 	}
-	s, err := t.scheduler(ctx)
+	s, err := t.lazy.Scheduler(ctx)
 	if err != nil {
 		return err
 	}
@@ -104,7 +74,7 @@ func (t *Timers) Schedule(ctx context.Context, stream events.StreamID, at time.T
 // Run hands every wake timer that fires to fn until ctx ends; see timer.Scheduler.Run. A
 // firing whose key is not a mailbox's is dropped.
 func (t *Timers) Run(ctx context.Context, fn func(ctx context.Context, stream events.StreamID, due time.Time) error) error {
-	s, err := t.scheduler(ctx)
+	s, err := t.lazy.Scheduler(ctx)
 	if err != nil {
 		return err
 	}
