@@ -102,16 +102,16 @@ func projectionsStatus(t testing.TB, db *projections.DB, store events.Store, p p
 
 func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for range 6000 {
 		if cond() {
 			return
 		}
-		sleep()
+		<-tick.C
 	}
 	t.Fatal("condition not met within 30s")
 }
-
-func sleep() { time.Sleep(5 * time.Millisecond) }
 
 // blockingStore blocks LastPosition until released, holding a rebuild after it took its lease.
 type blockingStore struct {

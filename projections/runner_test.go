@@ -197,9 +197,11 @@ func TestRebuild_catchesUpWithEventsArrivingMeanwhile(t *testing.T) {
 		appended := make(chan struct{})
 		go func() {
 			defer close(appended)
+			pace := time.NewTicker(time.Millisecond) // keep appending while the rebuilds run
+			defer pace.Stop()
 			for i := 1000; i < len(evs); i += 100 {
 				projectiontest.Append(t, store, evs[i:i+100])
-				time.Sleep(time.Millisecond)
+				<-pace.C
 			}
 		}()
 		for _, p := range readModels() {
@@ -234,6 +236,8 @@ func TestRunner_lagIsZeroOnceCaughtUp(t *testing.T) {
 	db := projectiontest.NewSQLite(t).Open(t)
 	rn := start(t, db, store, projections.Config{LagInterval: 5 * time.Millisecond}, alerts.New())
 	deadline := time.Now().Add(30 * time.Second)
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
 	for {
 		sts, err := rn.Status(context.Background())
 		if err != nil {
@@ -248,7 +252,7 @@ func TestRunner_lagIsZeroOnceCaughtUp(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("lag did not reach 0: %+v (store at %d)", sts[0], last)
 		}
-		time.Sleep(5 * time.Millisecond)
+		<-poll.C
 	}
 }
 

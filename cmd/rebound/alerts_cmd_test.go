@@ -44,11 +44,11 @@ func TestAlertsShow_asOfReturnsTheStateAtThatTime(t *testing.T) {
 	// Four events, each its own append: raised, occurred, resolved, reopened. The pauses keep
 	// their recorded times apart.
 	stream := f.fail(ref, "a1", 503, "", "Service Unavailable", t0)
-	time.Sleep(2 * time.Millisecond)
+	clockMoves()
 	f.fail(ref, "a2", 503, "", "Service Unavailable again", t0.Add(time.Minute))
-	time.Sleep(2 * time.Millisecond)
+	clockMoves()
 	f.resolve(stream, t0.Add(2*time.Minute))
-	time.Sleep(2 * time.Millisecond)
+	clockMoves()
 	f.fail(ref, "a3", 503, "", "down once more", t0.Add(3*time.Minute))
 	recs := f.history(stream)
 	if len(recs) != 4 {

@@ -182,3 +182,14 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool) {
 		}
 	}
 }
+
+// clockMoves returns once the wall clock has moved on by two milliseconds, so that events
+// appended before and after get distinct recorded times.
+func clockMoves() {
+	start := time.Now()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for time.Since(start) < 2*time.Millisecond {
+		<-tick.C
+	}
+}

@@ -33,7 +33,7 @@ func replayHistory(t *testing.T, url string) (string, []events.Record) {
 		at := t0.Add(time.Duration(i) * time.Minute)
 		stream = f.fail(orderRef(account, "", "1001"), "a"+strconv.Itoa(i), 503, "", "Service Unavailable", at)
 		f.fail(orderRef(other, "", "1001"), "a"+strconv.Itoa(i), 503, "", "Service Unavailable", at)
-		time.Sleep(2 * time.Millisecond) // distinct recorded times
+		clockMoves() // distinct recorded times
 	}
 	recs := f.history(stream)
 	if len(recs) != 6 {

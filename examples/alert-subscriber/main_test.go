@@ -133,11 +133,13 @@ func alertStream(account, id string) events.StreamID {
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within 10s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-poll.C
 	}
 }
 
@@ -146,7 +148,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // only what was stored meanwhile.
 func TestRun_printsAlertEventsAndResumes(t *testing.T) {
 	t.Parallel()
-	url, store, _ := start(t)
+	url, store, js := start(t)
 	regression := appendHistory(t, store, alertStream("merchant-1", "alt_w7wjerungpvws6fn37brgz2tzu"), "alert/testdata/regression.history.jsonl")
 	// Neither an outage nor another account's alert reaches a subscriber of merchant-1's alerts.
 	appendHistory(t, store, events.StreamID{AggregateType: "outage", Account: "merchant-1", ID: "wms-1"}, "outage/testdata/down.history.jsonl")
@@ -161,7 +163,15 @@ func TestRun_printsAlertEventsAndResumes(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, args, out, errOut) }()
 		eventually(t, "printing the events", func() bool { return len(out.lines()) >= want })
-		time.Sleep(200 * time.Millisecond) // nothing more may come
+		// Nothing more may come: the consumer has delivered and acked everything it had.
+		eventually(t, "the consumer acking everything", func() bool {
+			cons, err := js.Consumer(context.Background(), "EVENTS", "ops-feed")
+			if err != nil {
+				return false
+			}
+			info, err := cons.Info(context.Background())
+			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		})
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatalf("run: %v (%s)", err, errOut)

@@ -583,10 +583,12 @@ func httpGet(t *testing.T, url string, wantStatus int) string {
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met within 10s")
 		}
-		time.Sleep(10 * time.Millisecond)
+		<-poll.C
 	}
 }
