@@ -23,6 +23,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 	out := fs.String("out", "bench-results.json", "write the results to this file (empty: do not write)")
 	dur := fs.Duration("duration", 5*time.Second, "how long each throughput figure runs")
 	timers := fs.Int("timers", 100_000, "how many durable timers the timer figure keeps pending")
+	retryPending := fs.Int("retry-pending", 100_000, "how many retries the retry-timer figure keeps pending")
 	failures := fs.Int("failures", 20_000, "how many failures the end-to-end figure publishes in its burst")
 	orders := fs.Int("orders", 3000, "how many orders each orders figure submits")
 	projEvents := fs.Int("projection-events", 1_000_000, "how many events the projection figures rebuild, and alerts ListAlerts reads")
@@ -44,7 +45,7 @@ func runBench(ctx context.Context, env *environment, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Timers: *timers, Failures: *failures, Orders: *orders,
+	results, err := bench.Run(ctx, bench.Config{Duration: *dur, Timers: *timers, RetryPending: *retryPending, Failures: *failures, Orders: *orders,
 		ProjectionEvents: *projEvents, PostgresURL: postgresURL, Progress: env.stderr})
 	if err != nil {
 		return err

@@ -34,6 +34,8 @@ type Config struct {
 	PostgresURL string
 	// Timers is how many durable timers the timer figure keeps pending; default 100 000.
 	Timers int
+	// RetryPending is how many retries the retry-timer figure keeps pending; default 100 000.
+	RetryPending int
 	// TimerSpread is how far apart the timers' due times are spread; default 20s.
 	TimerSpread time.Duration
 	// Progress receives a line as each figure starts and ends.
@@ -61,6 +63,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Timers <= 0 {
 		c.Timers = 100_000
+	}
+	if c.RetryPending <= 0 {
+		c.RetryPending = 100_000
 	}
 	if c.TimerSpread <= 0 {
 		c.TimerSpread = 20 * time.Second
@@ -155,6 +160,14 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		}
 		return timers[1], nil
 	})
+	var retries []Result
+	m.run(fmt.Sprintf("retry timers (%d retries pending)", cfg.RetryPending), func() (Result, error) {
+		var err error
+		if retries, err = retryDuePrecision(ctx, js, store, cfg.RetryPending, retrySpread(cfg.RetryPending, cfg.TimerSpread)); err != nil {
+			return Result{}, err
+		}
+		return retries[1], nil
+	})
 	if m.err != nil {
 		return nil, m.err
 	}
@@ -170,7 +183,8 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	results = append(results, pipe...)
 	results = append(results, orders...)
 	results = append(results, projs...)
-	return append(results, timers...), nil
+	results = append(results, timers...)
+	return append(results, retries...), nil
 }
 
 // measurer runs figures one after another, reporting progress, and stops at the first error.
@@ -193,4 +207,11 @@ func (m *measurer) run(name string, f func() (Result, error)) Result {
 	}
 	fmt.Fprintf(m.progress, "%.0f %s (%.1fs)\n", r.Value, r.Unit, time.Since(start).Seconds())
 	return r
+}
+
+// retrySpread spreads the retry-timer figure's due times so that about a thousand attempts come
+// due each second (an hourly retry cadence with 3.6 M records pending): the figure measures how
+// late due attempts are with that many pending, not how many the service can fire at once.
+func retrySpread(n int, min time.Duration) time.Duration {
+	return max(min, time.Duration(n/1000)*time.Second)
 }
