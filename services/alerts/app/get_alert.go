@@ -104,15 +104,6 @@ func (h GetAlertHandler) Handle(ctx context.Context, q GetAlert) (AlertView, err
 		limit = MaxHistory
 	}
 	v := AlertView{Alert: a.Snapshot(), Version: loaded.State.Version}
-	for _, rec := range loaded.Events {
-		if rec.Version < q.FromVersion {
-			continue
-		}
-		if len(v.History) == limit {
-			v.NextVersion = rec.Version
-			break
-		}
-		v.History = append(v.History, rec)
-	}
+	v.History, v.NextVersion = events.HistoryPage(loaded.Events, q.FromVersion, limit)
 	return v, nil
 }

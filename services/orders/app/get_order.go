@@ -61,15 +61,6 @@ func (h GetOrderHandler) Handle(ctx context.Context, q GetOrder) (OrderView, err
 		limit = MaxHistory
 	}
 	v := OrderView{Order: o.Snapshot(), Version: loaded.State.Version}
-	for _, rec := range loaded.Events {
-		if rec.Version < q.FromVersion {
-			continue
-		}
-		if len(v.History) == limit {
-			v.NextVersion = rec.Version
-			break
-		}
-		v.History = append(v.History, rec)
-	}
+	v.History, v.NextVersion = events.HistoryPage(loaded.Events, q.FromVersion, limit)
 	return v, nil
 }

@@ -68,16 +68,8 @@ func (h GetRetryHandler) Handle(ctx context.Context, q GetRetry) (Retry, error) 
 		return Retry{}, err
 	}
 	out := Retry{Schedule: s, Version: loaded.State.Version}
-	from := max(q.FromVersion, 1)
-	for _, rec := range loaded.Events {
-		if rec.Version < from {
-			continue
-		}
-		if len(out.History) == q.Limit {
-			out.NextVersion = rec.Version
-			break
-		}
-		out.History = append(out.History, rec)
+	if q.Limit > 0 {
+		out.History, out.NextVersion = events.HistoryPage(loaded.Events, q.FromVersion, q.Limit)
 	}
 	return out, nil
 }
